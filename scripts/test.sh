@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds, runs CTest (unit
+# tests) and lit (FileCheck and end-to-end tests), printing both summaries and
+# the time of each phase. Under CI=true a missing tool fails instead of
+# skipping tests.
+#   scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=${LLMC_BUILD_DIR:-$ROOT/build}
+JOBS=${LLMC_JOBS:-2}
+
+declare -a PHASES=()
+phase() { # phase NAME COMMAND...
+  local name=$1; shift
+  local start=$SECONDS
+  echo "==> $name"
+  "$@"
+  local rc=$?
+  PHASES+=("$(printf '%-22s %5ds' "$name" $((SECONDS - start)))")
+  return $rc
+}
+report() {
+  echo
+  echo "==> phase times"
+  printf '  %s\n' "${PHASES[@]}"
+}
+trap report EXIT
+
+phase setup scripts/setup.sh
+
+configure() {
+  if [[ ! -f $BUILD/build.ninja ]]; then
+    cmake -G Ninja -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+  fi
+}
+phase configure configure
+phase build ninja -C "$BUILD" -j"$JOBS"
+
+unit_tests() {
+  (cd "$BUILD" && ctest --output-on-failure -j"$JOBS" | tail -n 25)
+  # ctest's summary line is the last line printed above.
+}
+phase "unit tests (ctest)" unit_tests
+
+lit_tests() {
+  /usr/bin/python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv -j"$JOBS" "$BUILD/test"
+}
+phase "lit tests" lit_tests

@@ -1,0 +1,34 @@
+# lit configuration for llmc. Run through scripts/test.sh, or:
+#   /usr/bin/python3 /usr/lib/llvm-19/build/utils/lit/lit.py build/test
+import os
+import lit.formats
+
+config.name = "llmc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".test", ".py.test"]
+config.excludes = ["unit", "reference", "fuzz", "lit.cfg.py", "lit.site.cfg.py.in",
+                   "CMakeLists.txt", "Inputs", "README.md"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.llmc_binary_dir, "test")
+
+# FileCheck variables are scoped to one CHECK-LABEL block.
+config.environment["FILECHECK_OPTS"] = "--enable-var-scope --dump-input=fail"
+for var in ["HOME", "TMPDIR", "CI", "LLMC_SLOW_TESTS", "VK_ICD_FILENAMES", "VK_DRIVER_FILES"]:
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+
+# llmc's tools first, then the system, then LLVM's (FileCheck, not, count).
+config.environment["PATH"] = os.pathsep.join(
+    [config.llmc_tools_dir, os.environ.get("PATH", ""), config.llvm_tools_dir])
+
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%llmc_src", config.llmc_source_dir))
+config.substitutions.append(("%gen_model", config.python_executable + " " +
+                             os.path.join(config.llmc_source_dir, "tools", "gen-model", "gen_model.py")))
+config.substitutions.append(("%reference", config.python_executable + " " +
+                             os.path.join(config.llmc_source_dir, "test", "reference", "reference.py")))
+
+if config.llmc_have_compiler:
+    config.available_features.add("compiler")
+if os.environ.get("CI") == "true":
+    config.available_features.add("ci")
