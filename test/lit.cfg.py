@@ -32,3 +32,9 @@ if config.llmc_have_compiler:
     config.available_features.add("compiler")
 if os.environ.get("CI") == "true":
     config.available_features.add("ci")
+
+# llama.cpp (node-llama-cpp from npm) as an oracle. Under CI=true setup.sh
+# fails when it is missing, so these tests never silently skip there.
+if os.path.isdir(os.path.join(config.llmc_source_dir, "bench", "llamacpp", "node_modules", "node-llama-cpp")):
+    config.available_features.add("llamacpp")
+config.substitutions.append(("%llamacpp", "node " + os.path.join(config.llmc_source_dir, "bench", "llamacpp", "oracle.mjs")))

@@ -1,10 +1,22 @@
 //===- main.cpp - the llmc command line -------------------------------------===//
 
+#include "tools/llmc/Commands.h"
+
 #include "llmc/llmc.h"
 
-#include <CLI/CLI.hpp>
-
 #include <cstdio>
+#include <iostream>
+
+namespace llmc::cli {
+int &exitCode() {
+  static int code = 0;
+  return code;
+}
+void fail(const std::string &message) {
+  std::cerr << "llmc: " << message << "\n";
+  exitCode() = 1;
+}
+} // namespace llmc::cli
 
 int main(int argc, char **argv) {
   CLI::App app{"llmc: an ahead-of-time compiler for large language models"};
@@ -19,10 +31,15 @@ int main(int argc, char **argv) {
 #endif
                            + ")");
   app.require_subcommand(0, 1);
+
+  llmc::cli::addTokenizeCommand(app);
+#ifdef LLMC_HAVE_COMPILER
+#endif
+
   CLI11_PARSE(app, argc, argv);
   if (app.get_subcommands().empty()) {
     std::fputs(app.help().c_str(), stdout);
     return 0;
   }
-  return 0;
+  return llmc::cli::exitCode();
 }

@@ -1,0 +1,29 @@
+//===- Commands.h - the verbs of the llmc command line ----------------------===//
+//
+// Each verb lives in its own file and adds a CLI11 subcommand. Run-side verbs
+// use only the runtime; compiler verbs are built when LLMC_HAVE_COMPILER is set.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_TOOLS_LLMC_COMMANDS_H
+#define LLMC_TOOLS_LLMC_COMMANDS_H
+
+#include <CLI/CLI.hpp>
+
+namespace llmc::cli {
+
+/// Set by a verb's callback; main returns it.
+int &exitCode();
+/// Prints "llmc: <message>" to stderr and sets a non-zero exit code.
+void fail(const std::string &message);
+
+// Run-side verbs (runtime only).
+void addTokenizeCommand(CLI::App &app);
+
+#ifdef LLMC_HAVE_COMPILER
+// Compiler verbs.
+#endif
+
+} // namespace llmc::cli
+
+#endif // LLMC_TOOLS_LLMC_COMMANDS_H
