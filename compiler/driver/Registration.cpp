@@ -3,6 +3,7 @@
 #include "compiler/driver/Registration.h"
 
 #include "dialects/llm/IR/LLMDialect.h"
+#include "codegen/cpu/CPUPasses.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -51,5 +52,6 @@ void registerLLMCDialects(mlir::DialectRegistry &registry) {
 void registerAllLLMCPasses() {
   mlir::registerAllPasses();
   registerLLMCPasses();
+  cpu::registerLLMCCPUPasses();
 }
 } // namespace llmc

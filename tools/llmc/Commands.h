@@ -22,6 +22,8 @@ void addTokenizeCommand(CLI::App &app);
 
 #ifdef LLMC_HAVE_COMPILER
 // Compiler verbs.
+void addImportCommand(CLI::App &app);
+void addCompileCommand(CLI::App &app);
 #endif
 
 } // namespace llmc::cli

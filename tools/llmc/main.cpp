@@ -34,6 +34,8 @@ int main(int argc, char **argv) {
 
   llmc::cli::addTokenizeCommand(app);
 #ifdef LLMC_HAVE_COMPILER
+  llmc::cli::addImportCommand(app);
+  llmc::cli::addCompileCommand(app);
 #endif
 
   CLI11_PARSE(app, argc, argv);

@@ -24,6 +24,11 @@ LogicalResult LLMDialect::verifyRegionArgAttribute(Operation *op,
                                                    unsigned regionIndex,
                                                    unsigned argIndex,
                                                    NamedAttribute attr) {
+  if (attr.getName() == "llm.shape") {
+    if (!isa<AffineMapAttr>(attr.getValue()))
+      return op->emitError() << "'llm.shape' must be an affine map";
+    return success();
+  }
   if (attr.getName() != kSymbolAttrName)
     return op->emitError() << "unknown llm argument attribute '"
                            << attr.getName().getValue() << "'";

@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 using namespace mlir;
 using namespace llmc::llm;
@@ -306,6 +307,66 @@ LogicalResult SelectRowsOp::verify() {
     return emitOpError() << "rows must be a vector";
   return checkShape(*this, "result", getResult().getType(),
                     {rows.getDimSize(0), input.getDimSize(1)});
+}
+
+//===----------------------------------------------------------------------===//
+// Dispatch regions and kernels
+//===----------------------------------------------------------------------===//
+
+LogicalResult DispatchRegionOp::verify() {
+  Block &body = getBody().front();
+  if (body.getNumArguments() != getInputs().size())
+    return emitOpError() << "body has " << body.getNumArguments()
+                         << " arguments for " << getInputs().size()
+                         << " inputs";
+  for (auto [arg, input] : llvm::zip(body.getArguments(), getInputs()))
+    if (arg.getType() != input.getType())
+      return emitOpError() << "body argument #" << arg.getArgNumber()
+                           << " has type " << arg.getType()
+                           << " but its input has type " << input.getType();
+  auto yield = cast<YieldOp>(body.getTerminator());
+  if (!llvm::equal(yield.getValues().getTypes(), getResultTypes()))
+    return emitOpError() << "yields " << yield.getValues().size()
+                         << " values whose types differ from the results";
+  return success();
+}
+
+/// The kernel a dispatch or launch names, or an error.
+static FailureOr<func::FuncOp> lookupKernel(Operation *op,
+                                           FlatSymbolRefAttr name,
+                                           SymbolTableCollection &table) {
+  auto kernel = table.lookupNearestSymbolFrom<func::FuncOp>(op, name);
+  if (!kernel || !kernel->hasAttr("llm.kernel"))
+    return op->emitOpError() << "refers to '" << name.getValue()
+                             << "', which is not an llm.kernel function";
+  return kernel;
+}
+
+LogicalResult DispatchOp::verifySymbolUses(SymbolTableCollection &table) {
+  FailureOr<func::FuncOp> kernel = lookupKernel(*this, getKernelAttr(), table);
+  if (failed(kernel))
+    return failure();
+  FunctionType type = kernel->getFunctionType();
+  if (!llvm::equal(type.getInputs(), getInputs().getTypes()) ||
+      !llvm::equal(type.getResults(), getResultTypes()))
+    return emitOpError() << "operand or result types differ from the "
+                            "kernel's signature "
+                         << type;
+  return success();
+}
+
+LogicalResult LaunchOp::verifySymbolUses(SymbolTableCollection &table) {
+  FailureOr<func::FuncOp> kernel = lookupKernel(*this, getKernelAttr(), table);
+  if (failed(kernel))
+    return failure();
+  FunctionType type = kernel->getFunctionType();
+  if (type.getNumInputs() != getInputs().size() ||
+      type.getNumResults() != getOutputs().size())
+    return emitOpError() << "has " << getInputs().size() << " inputs and "
+                         << getOutputs().size() << " outputs but the kernel "
+                         << "takes " << type.getNumInputs() << " and returns "
+                         << type.getNumResults();
+  return success();
 }
 
 #define GET_OP_CLASSES

@@ -8,6 +8,7 @@ include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/BuiltinAttributes.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
 
 // The KV cache is memory the runtime owns; ops that touch it say so.
 def LLM_KVCacheResource : Resource<"::llmc::llm::KVCacheResource">;
@@ -222,6 +223,93 @@ def LLM_SelectRowsOp : LLM_Op<"select_rows", [Pure]> {
   let results = (outs LLM_F32Tensor:$result);
   let assemblyFormat = "$input `[` $rows `]` attr-dict `:` qualified(type($input)) `,` qualified(type($rows)) `->` qualified(type($result))";
   let hasVerifier = 1;
+}
+
+
+//===----------------------------------------------------------------------===//
+// Dispatch regions, kernels and the program (later phases)
+//===----------------------------------------------------------------------===//
+
+def LLM_DispatchRegionOp : LLM_Op<"dispatch_region",
+    [IsolatedFromAbove, SingleBlockImplicitTerminator<"YieldOp">]> {
+  let summary = "a group of ops that becomes one kernel";
+  let description = [{
+    Formed by the dispatch-region passes. Everything the body uses comes in
+    as an input (tensors, weights, the KV cache); the body's block arguments
+    mirror the inputs. Each region becomes one kernel with one launch.
+
+    ```mlir
+    %y = llm.dispatch_region (%x, %g) : (tensor<?x64xf32>, !llm.weight<64, f32>) -> tensor<?x64xf32> {
+    ^bb0(%a: tensor<?x64xf32>, %b: !llm.weight<64, f32>):
+      %n = llm.rms_norm %a, %b {eps = 1.0e-5 : f32} : ...
+      llm.yield %n : tensor<?x64xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<AnyType>:$inputs);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `(` $inputs `)` attr-dict `:` functional-type($inputs, results) $body
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_YieldOp : LLM_Op<"yield", [Pure, Terminator, ReturnLike,
+                                   HasParent<"DispatchRegionOp">]> {
+  let summary = "the results of a dispatch region";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let builders = [OpBuilder<(ins), [{ build($_builder, $_state, std::nullopt); }]>];
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+}
+
+def LLM_DispatchOp : LLM_Op<"dispatch",
+    [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "runs an outlined kernel on tensors";
+  let description = [{
+    The kernel is a function marked `llm.kernel`. Kernels that differ only in
+    which layer's KV cache they touch are shared: `kv_layer` says which.
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$kernel, Variadic<AnyType>:$inputs,
+                       OptionalAttr<I64Attr>:$kv_layer);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $kernel `(` $inputs `)` attr-dict `:` functional-type($inputs, results)
+  }];
+}
+
+def LLM_LaunchOp : LLM_Op<"launch",
+    [AttrSizedOperandSegments, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "runs a kernel on buffers: one step of the program";
+  let description = [{
+    After bufferization: the kernel reads `inputs` and writes `outputs`. The
+    kernel's binding list is [step header, inputs..., outputs...], each binding
+    a buffer plus a byte offset; a KV cache input binds that layer's keys and
+    values.
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$kernel, Variadic<AnyType>:$inputs,
+                       Variadic<AnyMemRef>:$outputs,
+                       OptionalAttr<I64Attr>:$kv_layer);
+  let assemblyFormat = [{
+    $kernel `ins` `(` $inputs `:` type($inputs) `)` `outs` `(` $outputs `:` type($outputs) `)` attr-dict
+  }];
+}
+
+def LLM_StepBufferOp : LLM_Op<"step_buffer", [Pure]> {
+  let summary = "a per-step input as a view of the step buffer";
+  let arguments = (ins StrAttr:$field, Variadic<Index>:$dynamic_sizes);
+  let results = (outs AnyMemRef:$result);
+  let assemblyFormat = "$field (` ` `[` $dynamic_sizes^ `]`)? attr-dict `:` qualified(type($result))";
+}
+
+def LLM_ArenaOp : LLM_Op<"arena", [Pure]> {
+  let summary = "the arena that holds every intermediate buffer of an entry";
+  let description = [{
+    Created by memory planning, sized for the symbols' maxima; buffers are
+    `memref.view`s of it at planned byte offsets.
+  }];
+  let results = (outs MemRefRankOf<[I8], [1]>:$result);
+  let assemblyFormat = "attr-dict `:` qualified(type($result))";
 }
 
 #endif // LLMC_DIALECT_LLM_OPS

@@ -1,0 +1,265 @@
+//===- EmitRowOps.cpp - kernels that work one row per workgroup ----------------===//
+//
+// embedding, rms_norm, rope, kv_append, select_rows, softmax and argmax: the
+// workgroup index x is the row (token); the row is processed with vectors of
+// up to 16 f32 lanes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/Emitters.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace llmc::llm;
+
+namespace llmc::cpu {
+
+int64_t lanesFor(int64_t n, int64_t max) {
+  for (int64_t lanes = max; lanes > 1; lanes /= 2)
+    if (n % lanes == 0)
+      return lanes;
+  return 1;
+}
+
+/// Copies (and widens to f32) row `srcRow` of a float matrix into `dst[row]`.
+static void copyRowF32(KernelEmitter &e, Value src, Value srcRow, Value dst,
+                       Value dstRow, int64_t cols) {
+  int64_t lanes = lanesFor(cols, e.options.vectorWidth);
+  e.forLoop(e.idx(0), e.idx(cols), e.idx(lanes), [&](Value c) {
+    Value v = e.loadVectorF32(src, {srcRow, c}, lanes);
+    e.b.create<vector::StoreOp>(e.loc, v, dst, ValueRange{dstRow, c});
+  });
+}
+
+LogicalResult emitEmbedding(KernelEmitter &e, EmbeddingOp op,
+                            KernelViews &views) {
+  WeightType table = op.getTable().getType();
+  if (formatBlockElements(table.getFormat()) > 1)
+    return op.emitOpError() << "CPU embedding of "
+                            << stringifyWeightFormat(table.getFormat())
+                            << " tables is not supported yet";
+  Value row = e.workgroup[0];
+  Value tokens = views.get(op.getTokens()).memref;
+  Value token = e.toIndex(e.b.create<memref::LoadOp>(e.loc, tokens, row));
+  copyRowF32(e, views.get(op.getTable()).memref, token,
+             views.get(op.getResult()).memref, row, table.getShape()[1]);
+  return success();
+}
+
+LogicalResult emitRMSNorm(KernelEmitter &e, RMSNormOp op, KernelViews &views) {
+  auto type = op.getInput().getType();
+  if (type.getRank() != 2)
+    return op.emitOpError() << "CPU rms_norm handles [rows, cols] inputs";
+  int64_t cols = type.getDimSize(1);
+  int64_t lanes = lanesFor(cols, e.options.vectorWidth);
+  Value row = e.workgroup[0];
+  Value in = views.get(op.getInput()).memref;
+  Value gamma = views.get(op.getGamma()).memref;
+  Value out = views.get(op.getResult()).memref;
+  VectorType vt = e.vecF32(lanes);
+  Value zero = e.splat(vt, e.f32(0));
+  Value sumsq = e.forLoop(e.idx(0), e.idx(cols), e.idx(lanes), {zero},
+                          [&](Value c, ValueRange acc) {
+                            Value x = e.loadVectorF32(in, {row, c}, lanes);
+                            Value sq = e.b.create<vector::FMAOp>(e.loc, x, x,
+                                                                 acc[0]);
+                            return SmallVector<Value>{sq};
+                          })[0];
+  Value mean = e.b.create<arith::DivFOp>(e.loc, e.reduceAdd(sumsq),
+                                         e.f32(static_cast<float>(cols)));
+  Value eps = e.f32(op.getEps().convertToFloat());
+  Value scale = e.b.create<math::RsqrtOp>(
+      e.loc, e.b.create<arith::AddFOp>(e.loc, mean, eps));
+  Value scaleV = e.splat(vt, scale);
+  e.forLoop(e.idx(0), e.idx(cols), e.idx(lanes), [&](Value c) {
+    Value x = e.loadVectorF32(in, {row, c}, lanes);
+    Value g = e.loadVectorF32(gamma, {c}, lanes);
+    Value y = e.b.create<arith::MulFOp>(
+        e.loc, e.b.create<arith::MulFOp>(e.loc, x, scaleV), g);
+    e.b.create<vector::StoreOp>(e.loc, y, out, ValueRange{row, c});
+  });
+  return success();
+}
+
+std::vector<double> ropeInverseFrequencies(RopeOp op) {
+  int64_t dim = op.getInput().getType().getDimSize(2);
+  double theta = op.getTheta().convertToDouble();
+  RopeScalingAttr scaling = op.getScaling();
+  double factor = scaling.getFactor().convertToDouble();
+  std::vector<double> freqs(dim / 2);
+  for (int64_t i = 0; i < dim / 2; ++i) {
+    double f = std::pow(theta, -2.0 * static_cast<double>(i) / dim);
+    switch (scaling.getKind()) {
+    case RopeScalingKind::none: break;
+    case RopeScalingKind::linear: f /= factor; break;
+    case RopeScalingKind::llama3: {
+      // Hugging Face's llama3 frequency smoothing.
+      double low = scaling.getLowFreqFactor().convertToDouble();
+      double high = scaling.getHighFreqFactor().convertToDouble();
+      double original = static_cast<double>(scaling.getOriginalMaxPosition());
+      double lowWavelen = original / low, highWavelen = original / high;
+      double wavelen = 2 * M_PI / f;
+      if (wavelen > lowWavelen) {
+        f /= factor;
+      } else if (wavelen >= highWavelen) {
+        double smooth = (original / wavelen - low) / (high - low);
+        f = (1 - smooth) * f / factor + smooth * f;
+      }
+      break;
+    }
+    }
+    freqs[i] = f;
+  }
+  return freqs;
+}
+
+LogicalResult emitRope(KernelEmitter &e, RopeOp op, KernelViews &views) {
+  auto type = op.getInput().getType();
+  int64_t heads = type.getDimSize(1), dim = type.getDimSize(2), half = dim / 2;
+  bool adjacent = op.getStyle() == RopeStyle::adjacent;
+  Value row = e.workgroup[0];
+  Value in = views.get(op.getInput()).memref;
+  Value out = views.get(op.getResult()).memref;
+  Value positions = views.get(op.getPositions()).memref;
+  Value pos = e.b.create<arith::SIToFPOp>(
+      e.loc, e.b.getF64Type(),
+      e.b.create<memref::LoadOp>(e.loc, positions, row));
+
+  // The frequencies are compile-time constants: a small constant table.
+  std::vector<double> freqs = ropeInverseFrequencies(op);
+  auto tableType = VectorType::get({half}, e.b.getF64Type());
+  Value table = e.b.create<arith::ConstantOp>(
+      e.loc, DenseElementsAttr::get(tableType, ArrayRef<double>(freqs)));
+  auto tableMem = MemRefType::get({half}, e.b.getF64Type());
+  Value tableBuf = e.b.create<memref::AllocaOp>(e.loc, tableMem);
+  e.b.create<vector::StoreOp>(e.loc, table, tableBuf, ValueRange{e.idx(0)});
+
+  e.forLoop(e.idx(0), e.idx(half), e.idx(1), [&](Value i) {
+    // Angles in double, so long contexts keep their precision.
+    Value angle = e.b.create<arith::MulFOp>(
+        e.loc, pos, e.b.create<memref::LoadOp>(e.loc, tableBuf, i));
+    Value c = e.b.create<arith::TruncFOp>(e.loc, e.b.getF32Type(),
+                                          e.b.create<math::CosOp>(e.loc, angle));
+    Value s = e.b.create<arith::TruncFOp>(e.loc, e.b.getF32Type(),
+                                          e.b.create<math::SinOp>(e.loc, angle));
+    Value ia = adjacent ? e.mul(i, e.idx(2)) : i;
+    Value ib = adjacent ? e.add(ia, e.idx(1)) : e.add(i, e.idx(half));
+    e.forLoop(e.idx(0), e.idx(heads), e.idx(1), [&](Value h) {
+      Value a = e.b.create<memref::LoadOp>(e.loc, in, ValueRange{row, h, ia});
+      Value bb = e.b.create<memref::LoadOp>(e.loc, in, ValueRange{row, h, ib});
+      Value outA = e.b.create<arith::SubFOp>(
+          e.loc, e.b.create<arith::MulFOp>(e.loc, a, c),
+          e.b.create<arith::MulFOp>(e.loc, bb, s));
+      Value outB = e.b.create<arith::AddFOp>(
+          e.loc, e.b.create<arith::MulFOp>(e.loc, bb, c),
+          e.b.create<arith::MulFOp>(e.loc, a, s));
+      e.b.create<memref::StoreOp>(e.loc, outA, out, ValueRange{row, h, ia});
+      e.b.create<memref::StoreOp>(e.loc, outB, out, ValueRange{row, h, ib});
+    });
+  });
+  return success();
+}
+
+LogicalResult emitKVAppend(KernelEmitter &e, KVAppendOp op,
+                           KernelViews &views) {
+  KVCacheType cache = op.getCache().getType();
+  int64_t blockSize = cache.getBlockSize(), heads = cache.getKvHeads(),
+          dim = cache.getHeadDim();
+  int64_t lanes = lanesFor(dim, e.options.vectorWidth);
+  Value row = e.workgroup[0];
+  Value slot = e.toIndex(e.b.create<memref::LoadOp>(
+      e.loc, views.get(op.getSlots()).memref, row));
+  Value block = e.b.create<arith::DivUIOp>(e.loc, slot, e.idx(blockSize));
+  Value offset = e.b.create<arith::RemUIOp>(e.loc, slot, e.idx(blockSize));
+  Value keys = views.get(op.getCache()).memref;
+  Value values = views.kvValues.lookup(op.getCache()).memref;
+  Value k = views.get(op.getKeys()).memref, v = views.get(op.getValues()).memref;
+  bool f16Cache = cache.getElementType().isF16();
+  e.forLoop(e.idx(0), e.idx(heads), e.idx(1), [&](Value h) {
+    e.forLoop(e.idx(0), e.idx(dim), e.idx(lanes), [&](Value d) {
+      for (auto [src, dst] : {std::pair{k, keys}, std::pair{v, values}}) {
+        Value x = e.loadVectorF32(src, {row, h, d}, lanes);
+        if (f16Cache)
+          x = e.b.create<arith::TruncFOp>(
+              e.loc, VectorType::get({lanes}, e.b.getF16Type()), x);
+        e.b.create<vector::StoreOp>(e.loc, x, dst,
+                                    ValueRange{block, offset, h, d});
+      }
+    });
+  });
+  return success();
+}
+
+LogicalResult emitSelectRows(KernelEmitter &e, SelectRowsOp op,
+                             KernelViews &views) {
+  Value row = e.workgroup[0];
+  Value source = e.toIndex(e.b.create<memref::LoadOp>(
+      e.loc, views.get(op.getRows()).memref, row));
+  copyRowF32(e, views.get(op.getInput()).memref, source,
+             views.get(op.getResult()).memref, row,
+             op.getInput().getType().getDimSize(1));
+  return success();
+}
+
+LogicalResult emitSoftmax(KernelEmitter &e, SoftmaxOp op, KernelViews &views) {
+  auto type = op.getInput().getType();
+  if (type.getRank() != 2)
+    return op.emitOpError() << "CPU softmax handles [rows, cols] inputs";
+  int64_t cols = type.getDimSize(1);
+  Value row = e.workgroup[0];
+  Value in = views.get(op.getInput()).memref;
+  Value out = views.get(op.getResult()).memref;
+  Value negInf = e.f32(-std::numeric_limits<float>::infinity());
+  Value max = e.forLoop(e.idx(0), e.idx(cols), e.idx(1), {negInf},
+                        [&](Value c, ValueRange acc) {
+                          Value x = e.loadScalarF32(in, {row, c});
+                          return SmallVector<Value>{
+                              e.b.create<arith::MaximumFOp>(e.loc, x, acc[0])};
+                        })[0];
+  Value sum = e.forLoop(e.idx(0), e.idx(cols), e.idx(1), {e.f32(0)},
+                        [&](Value c, ValueRange acc) {
+                          Value x = e.loadScalarF32(in, {row, c});
+                          Value p = e.b.create<math::ExpOp>(
+                              e.loc, e.b.create<arith::SubFOp>(e.loc, x, max));
+                          e.b.create<memref::StoreOp>(e.loc, p, out,
+                                                      ValueRange{row, c});
+                          return SmallVector<Value>{
+                              e.b.create<arith::AddFOp>(e.loc, acc[0], p)};
+                        })[0];
+  Value inv = e.b.create<arith::DivFOp>(e.loc, e.f32(1), sum);
+  e.forLoop(e.idx(0), e.idx(cols), e.idx(1), [&](Value c) {
+    Value p = e.b.create<memref::LoadOp>(e.loc, out, ValueRange{row, c});
+    e.b.create<memref::StoreOp>(e.loc, e.b.create<arith::MulFOp>(e.loc, p, inv),
+                                out, ValueRange{row, c});
+  });
+  return success();
+}
+
+LogicalResult emitArgmax(KernelEmitter &e, ArgmaxOp op, KernelViews &views) {
+  auto type = op.getInput().getType();
+  if (type.getRank() != 2)
+    return op.emitOpError() << "CPU argmax handles [rows, cols] inputs";
+  int64_t cols = type.getDimSize(1);
+  Value row = e.workgroup[0];
+  Value in = views.get(op.getInput()).memref;
+  Value negInf = e.f32(-std::numeric_limits<float>::infinity());
+  SmallVector<Value> best = e.forLoop(
+      e.idx(0), e.idx(cols), e.idx(1), {negInf, e.idx(0)},
+      [&](Value c, ValueRange acc) {
+        Value x = e.loadScalarF32(in, {row, c});
+        Value better = e.b.create<arith::CmpFOp>(e.loc, arith::CmpFPredicate::OGT,
+                                                 x, acc[0]);
+        return SmallVector<Value>{
+            e.b.create<arith::SelectOp>(e.loc, better, x, acc[0]),
+            e.b.create<arith::SelectOp>(e.loc, better, c, acc[1])};
+      });
+  Value index = e.b.create<arith::IndexCastOp>(e.loc, e.b.getI32Type(), best[1]);
+  e.b.create<memref::StoreOp>(e.loc, index, views.get(op.getResult()).memref,
+                              row);
+  return success();
+}
+
+} // namespace llmc::cpu

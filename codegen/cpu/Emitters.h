@@ -1,0 +1,71 @@
+//===- Emitters.h - one emitter per kernel kind --------------------------------===//
+//
+// A kernel is a region of llm ops; its kind is its root op (linear,
+// attention, rms_norm, ...) or an elementwise chain. Each kind chooses its
+// grid (workgroup counts as expressions of the symbols) and emits the loops of
+// one workgroup on memref views of the bindings.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_CODEGEN_CPU_EMITTERS_H
+#define LLMC_CODEGEN_CPU_EMITTERS_H
+
+#include "codegen/cpu/KernelEmitter.h"
+
+#include "mlir/IR/AffineMap.h"
+
+namespace llmc::cpu {
+
+/// The memrefs of a kernel's values: its arguments and the values it returns.
+struct KernelViews {
+  llvm::DenseMap<mlir::Value, BoundValue> views;
+  /// KV cache arguments map to their key view; values are here.
+  llvm::DenseMap<mlir::Value, BoundValue> kvValues;
+  BoundValue get(mlir::Value v) const { return views.lookup(v); }
+};
+
+/// The grid of a kernel: three workgroup counts over `numSymbols` symbols.
+mlir::FailureOr<mlir::AffineMap> planGrid(mlir::func::FuncOp kernel,
+                                          unsigned numSymbols);
+
+/// Emits the body of one workgroup.
+mlir::LogicalResult emitKernelBody(KernelEmitter &e, mlir::func::FuncOp kernel,
+                                   KernelViews &views);
+
+// Per-kind emitters (EmitRowOps.cpp, EmitLinear.cpp, EmitAttention.cpp,
+// EmitElementwise.cpp).
+mlir::LogicalResult emitElementwise(KernelEmitter &e,
+                                    mlir::func::FuncOp kernel,
+                                    KernelViews &views);
+mlir::LogicalResult emitEmbedding(KernelEmitter &e, llm::EmbeddingOp op,
+                                  KernelViews &views);
+mlir::LogicalResult emitRMSNorm(KernelEmitter &e, llm::RMSNormOp op,
+                                KernelViews &views);
+mlir::LogicalResult emitRope(KernelEmitter &e, llm::RopeOp op,
+                             KernelViews &views);
+mlir::LogicalResult emitKVAppend(KernelEmitter &e, llm::KVAppendOp op,
+                                 KernelViews &views);
+mlir::LogicalResult emitSelectRows(KernelEmitter &e, llm::SelectRowsOp op,
+                                   KernelViews &views);
+mlir::LogicalResult emitSoftmax(KernelEmitter &e, llm::SoftmaxOp op,
+                                KernelViews &views);
+mlir::LogicalResult emitArgmax(KernelEmitter &e, llm::ArgmaxOp op,
+                               KernelViews &views);
+mlir::LogicalResult emitLinear(KernelEmitter &e, llm::LinearOp op,
+                               KernelViews &views);
+mlir::LogicalResult emitAttention(KernelEmitter &e, llm::AttentionOp op,
+                                  KernelViews &views);
+
+/// Rows of output a linear workgroup computes, and tokens per workgroup.
+inline constexpr int64_t kLinearRowsPerWorkgroup = 16;
+inline constexpr int64_t kLinearTokensPerWorkgroup = 4;
+
+/// The largest of 16, 8, 4, 2, 1 lanes that divides `n` (at most `max`).
+int64_t lanesFor(int64_t n, int64_t max = 16);
+
+/// Rope inverse frequencies with the op's scaling, computed in double.
+std::vector<double> ropeInverseFrequencies(llm::RopeOp op);
+
+} // namespace llmc::cpu
+
+#endif // LLMC_CODEGEN_CPU_EMITTERS_H

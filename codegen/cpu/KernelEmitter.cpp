@@ -1,0 +1,170 @@
+//===- KernelEmitter.cpp - building CPU kernels from llm ops -----------------===//
+
+#include "codegen/cpu/KernelEmitter.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+
+using namespace mlir;
+
+namespace llmc::cpu {
+
+Value KernelEmitter::idx(int64_t v) {
+  return b.create<arith::ConstantIndexOp>(loc, v);
+}
+Value KernelEmitter::i32(int32_t v) {
+  return b.create<arith::ConstantIntOp>(loc, v, 32);
+}
+Value KernelEmitter::f32(float v) {
+  return b.create<arith::ConstantFloatOp>(loc, APFloat(v), b.getF32Type());
+}
+Value KernelEmitter::add(Value a, Value c) {
+  return b.create<arith::AddIOp>(loc, a, c);
+}
+Value KernelEmitter::mul(Value a, Value c) {
+  return b.create<arith::MulIOp>(loc, a, c);
+}
+Value KernelEmitter::min(Value a, Value c) {
+  return b.create<arith::MinSIOp>(loc, a, c);
+}
+Value KernelEmitter::toIndex(Value v) {
+  return b.create<arith::IndexCastOp>(loc, b.getIndexType(), v);
+}
+
+Value KernelEmitter::evalSymbolic(AffineExpr expr) {
+  if (auto c = dyn_cast<AffineConstantExpr>(expr))
+    return idx(c.getValue());
+  if (auto s = dyn_cast<AffineSymbolExpr>(expr))
+    return symbols[s.getPosition()];
+  auto bin = cast<AffineBinaryOpExpr>(expr);
+  Value lhs = evalSymbolic(bin.getLHS()), rhs = evalSymbolic(bin.getRHS());
+  switch (expr.getKind()) {
+  case AffineExprKind::Add: return add(lhs, rhs);
+  case AffineExprKind::Mul: return mul(lhs, rhs);
+  case AffineExprKind::FloorDiv: return b.create<arith::DivUIOp>(loc, lhs, rhs);
+  case AffineExprKind::CeilDiv: return b.create<arith::CeilDivUIOp>(loc, lhs, rhs);
+  case AffineExprKind::Mod: return b.create<arith::RemUIOp>(loc, lhs, rhs);
+  default: llvm_unreachable("not an expression of symbols");
+  }
+}
+
+Value KernelEmitter::bindingPointer(unsigned index) {
+  auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
+  Value slot = b.create<LLVM::GEPOp>(loc, ptrType, ptrType, bindings,
+                                     ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(index)});
+  return b.create<LLVM::LoadOp>(loc, ptrType, slot);
+}
+
+Value KernelEmitter::viewBinding(unsigned index, MemRefType type,
+                                 ValueRange dynamicSizes) {
+  MLIRContext *ctx = b.getContext();
+  Value ptr = bindingPointer(index);
+  auto i64 = b.getI64Type();
+  int64_t rank = type.getRank();
+  auto ptrType = LLVM::LLVMPointerType::get(ctx);
+  auto arrayType = LLVM::LLVMArrayType::get(i64, rank);
+  auto descType = LLVM::LLVMStructType::getLiteral(
+      ctx, {ptrType, ptrType, i64, arrayType, arrayType});
+  SmallVector<Value> sizes;
+  unsigned next = 0;
+  for (int64_t d : type.getShape()) {
+    Value size = ShapedType::isDynamic(d) ? dynamicSizes[next++] : idx(d);
+    sizes.push_back(b.create<arith::IndexCastOp>(loc, i64, size));
+  }
+  SmallVector<Value> strides(rank);
+  Value stride = b.create<LLVM::ConstantOp>(loc, i64, b.getI64IntegerAttr(1));
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    strides[i] = stride;
+    if (i > 0)
+      stride = b.create<LLVM::MulOp>(loc, stride, sizes[i]);
+  }
+  Value desc = b.create<LLVM::UndefOp>(loc, descType);
+  desc = b.create<LLVM::InsertValueOp>(loc, desc, ptr, ArrayRef<int64_t>{0});
+  desc = b.create<LLVM::InsertValueOp>(loc, desc, ptr, ArrayRef<int64_t>{1});
+  Value zero = b.create<LLVM::ConstantOp>(loc, i64, b.getI64IntegerAttr(0));
+  desc = b.create<LLVM::InsertValueOp>(loc, desc, zero, ArrayRef<int64_t>{2});
+  for (int64_t i = 0; i < rank; ++i) {
+    desc = b.create<LLVM::InsertValueOp>(loc, desc, sizes[i],
+                                         ArrayRef<int64_t>{3, i});
+    desc = b.create<LLVM::InsertValueOp>(loc, desc, strides[i],
+                                         ArrayRef<int64_t>{4, i});
+  }
+  return b.create<UnrealizedConversionCastOp>(loc, type, desc).getResult(0);
+}
+
+SmallVector<Value> KernelEmitter::forLoop(
+    Value lb, Value ub, Value step, ValueRange init,
+    const std::function<SmallVector<Value>(Value, ValueRange)> &body) {
+  auto loop = b.create<scf::ForOp>(
+      loc, lb, ub, step, init,
+      [&](OpBuilder &nested, Location, Value iv, ValueRange args) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(nested.getInsertionBlock());
+        SmallVector<Value> yields = body(iv, args);
+        b.create<scf::YieldOp>(loc, yields);
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+void KernelEmitter::forLoop(Value lb, Value ub, Value step,
+                            const std::function<void(Value)> &body) {
+  forLoop(lb, ub, step, ValueRange{}, [&](Value iv, ValueRange) {
+    body(iv);
+    return SmallVector<Value>{};
+  });
+}
+
+void KernelEmitter::ifThen(Value cond, const std::function<void()> &then) {
+  auto op = b.create<scf::IfOp>(loc, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&op.getThenRegion().front());
+  then();
+}
+
+VectorType KernelEmitter::vecF32(int64_t lanes) {
+  return VectorType::get({lanes}, b.getF32Type());
+}
+
+Value KernelEmitter::splat(VectorType type, Value scalar) {
+  return b.create<vector::SplatOp>(loc, type, scalar);
+}
+
+Value KernelEmitter::loadVectorF32(Value memref, ValueRange indices,
+                                   int64_t lanes) {
+  Type element = cast<MemRefType>(memref.getType()).getElementType();
+  Value v = b.create<vector::LoadOp>(loc, VectorType::get({lanes}, element),
+                                     memref, indices);
+  if (element.isF32())
+    return v;
+  return b.create<arith::ExtFOp>(loc, vecF32(lanes), v);
+}
+
+Value KernelEmitter::loadScalarF32(Value memref, ValueRange indices) {
+  Value v = b.create<memref::LoadOp>(loc, memref, indices);
+  if (v.getType().isF32())
+    return v;
+  return b.create<arith::ExtFOp>(loc, b.getF32Type(), v);
+}
+
+Value KernelEmitter::reduceAdd(Value vector) {
+  return b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, vector,
+                                       arith::FastMathFlags::reassoc);
+}
+
+Value KernelEmitter::reduceMax(Value vector) {
+  return b.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF,
+                                       vector, arith::FastMathFlags::reassoc);
+}
+
+MemRefType weightMemRefType(MLIRContext *ctx, llm::WeightType type) {
+  Builder b(ctx);
+  SmallVector<int64_t> shape(type.getShape());
+  switch (type.getFormat()) {
+  case llm::WeightFormat::f32: return MemRefType::get(shape, b.getF32Type());
+  case llm::WeightFormat::f16: return MemRefType::get(shape, b.getF16Type());
+  case llm::WeightFormat::bf16: return MemRefType::get(shape, b.getBF16Type());
+  default:
+    return MemRefType::get({type.getStorageBytes()}, b.getIntegerType(8));
+  }
+}
+
+} // namespace llmc::cpu

@@ -1,0 +1,104 @@
+//===- KernelEmitter.h - building CPU kernels from llm ops -------------------===//
+//
+// A CPU kernel has the dispatch ABI of every target:
+//   void kernel(void **bindings, int64_t wg_x, int64_t wg_y, int64_t wg_z)
+// bindings[0] is the step header (int32 symbol values); then one binding per
+// kernel input (two for a KV cache: keys, values) and per result. The kernel
+// rebuilds memref views of its bindings and computes one workgroup.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_CODEGEN_CPU_KERNELEMITTER_H
+#define LLMC_CODEGEN_CPU_KERNELEMITTER_H
+
+#include "dialects/llm/IR/LLMDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+
+#include <functional>
+
+namespace llmc::cpu {
+
+/// Code generation choices for the host CPU.
+struct CPUOptions {
+  /// f32 lanes of the widest vector register the kernels use.
+  int64_t vectorWidth = 16;
+  bool hasAVX512VNNI = false;
+  bool hasAVXVNNI = false;
+  bool hasAVX2 = false;
+};
+
+/// A view of one binding: its memref and, for tensors, its symbolic shape.
+struct BoundValue {
+  mlir::Value memref;
+  mlir::Value rows; // actual leading size (index), for activations
+};
+
+/// State while emitting one kernel's body.
+class KernelEmitter {
+public:
+  KernelEmitter(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bindings,
+                llvm::ArrayRef<mlir::Value> workgroup,
+                llvm::ArrayRef<mlir::Value> symbols, const CPUOptions &options)
+      : b(b), loc(loc), bindings(bindings),
+        workgroup(workgroup.begin(), workgroup.end()),
+        symbols(symbols.begin(), symbols.end()), options(options) {}
+
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  mlir::Value bindings;
+  llvm::SmallVector<mlir::Value, 3> workgroup;
+  llvm::SmallVector<mlir::Value> symbols;
+  const CPUOptions &options;
+
+  // Constants and arithmetic on index values.
+  mlir::Value idx(int64_t v);
+  mlir::Value i32(int32_t v);
+  mlir::Value f32(float v);
+  mlir::Value add(mlir::Value a, mlir::Value c);
+  mlir::Value mul(mlir::Value a, mlir::Value c);
+  mlir::Value min(mlir::Value a, mlir::Value c);
+  mlir::Value toIndex(mlir::Value i32Value);
+  /// Evaluates a symbolic size (one result of an llm.shape map).
+  mlir::Value evalSymbolic(mlir::AffineExpr expr);
+
+  /// The raw pointer of binding `index`.
+  mlir::Value bindingPointer(unsigned index);
+  /// A memref of `type` over the binding's bytes (dynamic sizes in order).
+  mlir::Value viewBinding(unsigned index, mlir::MemRefType type,
+                          mlir::ValueRange dynamicSizes);
+
+  /// scf.for from lb to ub by step; `body(iv, iterArgs)` returns the yields.
+  llvm::SmallVector<mlir::Value>
+  forLoop(mlir::Value lb, mlir::Value ub, mlir::Value step,
+          mlir::ValueRange init,
+          const std::function<llvm::SmallVector<mlir::Value>(
+              mlir::Value, mlir::ValueRange)> &body);
+  void forLoop(mlir::Value lb, mlir::Value ub, mlir::Value step,
+               const std::function<void(mlir::Value)> &body);
+  /// if (cond) { then }.
+  void ifThen(mlir::Value cond, const std::function<void()> &then);
+
+  mlir::VectorType vecF32(int64_t lanes);
+  mlir::Value splat(mlir::VectorType type, mlir::Value scalar);
+  /// Loads `lanes` consecutive elements as f32 (f16 and bf16 are widened).
+  mlir::Value loadVectorF32(mlir::Value memref, mlir::ValueRange indices,
+                            int64_t lanes);
+  mlir::Value loadScalarF32(mlir::Value memref, mlir::ValueRange indices);
+  /// Sum of the lanes (reassociating, so it is a tree, not a chain).
+  mlir::Value reduceAdd(mlir::Value vector);
+  mlir::Value reduceMax(mlir::Value vector);
+};
+
+/// Shape of a weight's element storage: f32/f16/bf16 as 2-d (or 1-d)
+/// matrices, block formats as raw bytes.
+mlir::MemRefType weightMemRefType(mlir::MLIRContext *ctx, llm::WeightType type);
+
+} // namespace llmc::cpu
+
+#endif // LLMC_CODEGEN_CPU_KERNELEMITTER_H

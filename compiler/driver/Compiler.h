@@ -1,0 +1,42 @@
+//===- Compiler.h - the compile pipeline, phase by phase -----------------------===//
+
+#ifndef LLMC_COMPILER_DRIVER_COMPILER_H
+#define LLMC_COMPILER_DRIVER_COMPILER_H
+
+#include "compiler/frontend/Importer.h"
+
+#include "llvm/Support/Error.h"
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace llmc {
+
+struct CompileOptions {
+  std::string model;
+  std::string output;            // artifact folder
+  std::string target = "cpu";    // cpu (vulkan, cuda: later)
+  std::string quant = "f16";     // f32, f16, q8, q4
+  std::string quantOutput;       // output matrix/embedding format
+  std::string cpu = "native";
+  ImportOptions import;
+  /// Stop after this phase and print the IR to stdout (no artifact).
+  std::string compileTo;
+  /// Print the IR after these passes (by their --argument) to stderr.
+  std::vector<std::string> dumpAfter;
+  /// Write the IR of every phase, and LLVM IR and assembly, to this folder.
+  std::string saveTemps;
+  int threads = 0;               // packing threads (0 = all cores)
+};
+
+/// The phases in order; --compile-to takes one of these names.
+const std::vector<std::string> &compilePhases();
+
+/// Compiles; prints the report (time per phase, dispatches and unique kernels
+/// per entry, arena vs. unplanned bytes, weight bytes) to `report`.
+llvm::Error compileModel(const CompileOptions &options, std::ostream &report);
+
+} // namespace llmc
+
+#endif // LLMC_COMPILER_DRIVER_COMPILER_H

@@ -1,0 +1,81 @@
+#!/usr/bin/python3
+"""Compare two raw float32 logit dumps ([rows x vocab], little endian, as
+written by reference.py --dump-logits and oracle.mjs logits).
+
+  compare_logits.py A B --vocab V [--atol X] [--rtol Y] [--margin M] [--last] [--json]
+
+Prints the maximum absolute difference, the maximum relative difference (a
+row's max |A-B| divided by the range max-min of B's row), and the argmax
+agreement over the rows whose top-1 minus top-2 margin in B exceeds M.
+Exits 1 when max abs > atol, max rel > rtol, or a clear row's argmax differs;
+2 on bad input. --last compares only the last row of each file (e.g. a
+prompt dump against a last-position-only dump).
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+
+def load(path, vocab):
+    n = os.path.getsize(path)
+    if n % (4 * vocab):
+        print("compare_logits: %s: %d bytes is not a whole number of rows of %d float32" % (path, n, vocab),
+              file=sys.stderr)
+        sys.exit(2)
+    return np.fromfile(path, dtype="<f4").reshape(-1, vocab).astype(np.float64)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("a")
+    ap.add_argument("b")
+    ap.add_argument("--vocab", type=int, required=True)
+    ap.add_argument("--atol", type=float, default=1e-3)
+    ap.add_argument("--rtol", type=float, default=1e-3)
+    ap.add_argument("--margin", type=float, default=0.5)
+    ap.add_argument("--last", action="store_true")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    A, B = load(args.a, args.vocab), load(args.b, args.vocab)
+    if args.last:
+        A, B = A[-1:], B[-1:]
+    if A.shape != B.shape:
+        print("compare_logits: row counts differ: %d vs %d" % (A.shape[0], B.shape[0]), file=sys.stderr)
+        sys.exit(2)
+    if A.shape[0] == 0:
+        print("compare_logits: empty dumps", file=sys.stderr)
+        sys.exit(2)
+    finite = np.isfinite(A) & np.isfinite(B)
+    if not finite.all():
+        print("compare_logits: non-finite values in %d entries" % (~finite).sum(), file=sys.stderr)
+        sys.exit(1)
+    d = np.abs(A - B)
+    max_abs = float(d.max())
+    rng = B.max(axis=1) - B.min(axis=1)
+    rel_rows = d.max(axis=1) / np.maximum(rng, 1e-30)
+    max_rel = float(rel_rows.max())
+    top2 = np.sort(B, axis=1)[:, -2:]
+    margins = top2[:, 1] - top2[:, 0]
+    clear = margins > args.margin
+    agree = np.argmax(A, axis=1) == np.argmax(B, axis=1)
+    n_clear = int(clear.sum())
+    n_agree = int((agree & clear).sum())
+    ok = max_abs <= args.atol and max_rel <= args.rtol and n_agree == n_clear
+    res = {"rows": int(A.shape[0]), "max_abs": max_abs, "max_rel": max_rel,
+           "argmax_agree_clear": n_agree, "clear_rows": n_clear,
+           "argmax_agree_all": int(agree.sum()), "ok": ok}
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print("rows %d  max abs diff %.3g (atol %g)  max rel diff %.3g (rtol %g)  argmax agree %d/%d clear rows"
+              " (margin > %g), %d/%d all rows  -> %s" % (
+                  A.shape[0], max_abs, args.atol, max_rel, args.rtol, n_agree, n_clear, args.margin,
+                  int(agree.sum()), A.shape[0], "OK" if ok else "FAIL"))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

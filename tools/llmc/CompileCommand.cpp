@@ -1,0 +1,59 @@
+//===- CompileCommand.cpp - llmc compile MODEL --target T --quant Q -o OUT ------===//
+
+#include "tools/llmc/Commands.h"
+
+#include "compiler/driver/Compiler.h"
+
+#include "llvm/Support/Error.h"
+
+#include <iostream>
+#include <memory>
+
+namespace llmc::cli {
+
+void addCompileCommand(CLI::App &app) {
+  auto options = std::make_shared<CompileOptions>();
+  CLI::App *cmd = app.add_subcommand(
+      "compile", "Compile a Hugging Face folder or GGUF file into an artifact");
+  cmd->add_option("model", options->model, "model folder or .gguf file")
+      ->required();
+  cmd->add_option("-o,--output", options->output, "artifact folder to write");
+  cmd->add_option("--target", options->target, "cpu (vulkan and cuda later)")
+      ->check(CLI::IsMember({"cpu", "vulkan", "cuda"}));
+  cmd->add_option("--quant", options->quant,
+                  "format of float weights: f32, f16, q8, q4")
+      ->check(CLI::IsMember({"f32", "f16", "q8", "q4"}));
+  cmd->add_option("--quant-output", options->quantOutput,
+                  "format of the output matrix and embedding (default: q8 "
+                  "under q4, else --quant)")
+      ->check(CLI::IsMember({"f32", "f16", "q8", "q4"}));
+  cmd->add_option("--cpu", options->cpu, "CPU to compile for (native)");
+  cmd->add_option("--max-prefill-tokens", options->import.maxPrefillTokens,
+                  "tokens per @prefill call (longer prompts run in chunks)")
+      ->check(CLI::Range(1, 8192));
+  cmd->add_option("--max-seqs", options->import.maxSequences,
+                  "sequences per call (the decode batch)")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--ctx", options->import.contextLength,
+                  "context length (default: the model's, at most 4096)")
+      ->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("--compile-to", options->compileTo,
+                  "stop after this phase and print its IR: " +
+                      CLI::detail::join(compilePhases(), ", "));
+  cmd->add_option("--dump-after", options->dumpAfter,
+                  "print the IR after this pass (e.g. llmc-plan-memory) to "
+                  "stderr; repeatable");
+  cmd->add_option("--save-temps", options->saveTemps,
+                  "write the IR of every phase, LLVM IR and assembly here");
+  cmd->add_option("--threads", options->threads,
+                  "threads for packing weights (default: all cores)")
+      ->check(CLI::Range(0, 1024));
+  cmd->callback([options] {
+    if (options->output.empty() && options->compileTo.empty())
+      return fail("compile needs -o OUT (or --compile-to PHASE)");
+    if (llvm::Error err = compileModel(*options, std::cout))
+      fail(llvm::toString(std::move(err)));
+  });
+}
+
+} // namespace llmc::cli
