@@ -20,6 +20,7 @@
 #include "dialects/llm/IR/LLMDialect.h"
 #include "passes/ShapeUtils.h"
 #include "runtime/packer/Packer.h"
+#include "runtime/tokenizer/Tokenizer.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -293,6 +294,19 @@ private:
         return fail(text.message());
       return writeFile(options.output + "/" + name, *text);
     };
+    // The runtime reads only tokenizer.json: GGUF metadata is converted.
+    if (const GGUFFile *gguf = source->gguf()) {
+      if (!gguf->has("tokenizer.ggml.model"))
+        return llvm::Error::success();
+      auto converted = tokenizerJsonFromGGUF(*gguf);
+      if (!converted.ok())
+        return fail(converted.message());
+      if (auto err = writeFile(options.output + "/tokenizer.json",
+                               converted->first))
+        return err;
+      return writeFile(options.output + "/tokenizer_config.json",
+                       converted->second);
+    }
     if (auto err = copy(source->tokenizerJsonPath(), "tokenizer.json"))
       return err;
     return copy(source->tokenizerConfigPath(), "tokenizer_config.json");
@@ -317,9 +331,11 @@ private:
                        {"head_dim", c.headDim},
                        {"ffn_size", c.ffnSize},
                        {"vocab_size", c.vocabSize}};
-    config["tokenizer"] = source->tokenizerJsonPath().empty()
-                              ? nlohmann::json(nullptr)
-                              : nlohmann::json("tokenizer.json");
+    bool hasTokenizer = source->gguf()
+                            ? source->gguf()->has("tokenizer.ggml.model")
+                            : !source->tokenizerJsonPath().empty();
+    config["tokenizer"] = hasTokenizer ? nlohmann::json("tokenizer.json")
+                                       : nlohmann::json(nullptr);
     return writeFile(options.output + "/llmc-config.json", config.dump(2) + "\n");
   }
 

@@ -63,9 +63,26 @@ def use_more_bits(i, n):
     return i < n // 8 or i >= 7 * n // 8 or (i - n // 8) % 3 == 2
 
 
-def gguf_tensor_type(spec, hf, shape, gtype):
+def name_matches(name, pat):
+    """PATTERN of --debug-tensor-type: a GGUF tensor name or its prefix up to
+    a dot ("output" = output.weight, "attn_v" = every blk.N.attn_v.weight,
+    "blk.0.attn_q" = that one)."""
+    if name == pat or name.startswith(pat + "."):
+        return True
+    if name.startswith("blk."):
+        rest = name.split(".", 2)[2]
+        return rest == pat or rest.startswith(pat + ".")
+    return False
+
+
+def gguf_tensor_type(spec, hf, shape, gtype, overrides=()):
     if len(shape) == 1:
         return Q.F32
+    for pat, t in overrides:
+        if name_matches(gguf_name(hf), pat):
+            if shape[1] % Q.TYPES[t][1]:
+                raise SystemExit("gen_model: %s rows of %d do not fit %s blocks" % (hf, shape[1], Q.type_name(t)))
+            return t
     simple = {"f32": Q.F32, "f16": Q.F16, "bf16": Q.BF16, "q8_0": Q.Q8_0}
     if gtype in simple:
         return simple[gtype]
@@ -266,7 +283,7 @@ def write_gguf(spec, gen, tk, args):
     if ff is not None:
         plan.append((None, "rope_freqs.weight", ff.shape, Q.F32))
     for name, shape in spec.tensors():
-        plan.append((name, gguf_name(name), shape, gguf_tensor_type(spec, name, shape, gt)))
+        plan.append((name, gguf_name(name), shape, gguf_tensor_type(spec, name, shape, gt, args.debug_tensor_type)))
     for _, gname, shape, t in plan:
         w.add_tensor_info(gname, shape, t)
     w.write_header()
@@ -277,6 +294,10 @@ def write_gguf(spec, gen, tk, args):
         permute = arch == "llama" and (".q_proj." in hf or ".k_proj." in hf)
         if permute or len(shape) == 1:
             x = gen.tensor(hf, shape)
+            if len(shape) == 1 and gt in ("f16", "bf16"):
+                # as if converted from a checkpoint stored in that dtype:
+                # 1-D tensors are F32 holding the f16/bf16-rounded values
+                x = Q.roundtrip(Q.F16 if gt == "f16" else Q.BF16, x)
             if permute:
                 x = permute_qk(x, spec.heads if ".q_proj." in hf else spec.kv_heads)
             w.write_tensor(gname, Q.quantize(t, x))
@@ -349,6 +370,14 @@ def main(argv=None):
     ap.add_argument("--rope-high-freq-factor", type=float, default=4.0)
     ap.add_argument("--rope-original-ctx", type=int, default=8192)
     ap.add_argument("--quiet", action="store_true")
+    # testing aids (not part of a normal model)
+    ap.add_argument("--debug-zero-branches", action="store_true",
+                    help="o_proj and down_proj all zero: every layer passes the embedding through, so the "
+                         "logits are output(norm(embedding)); isolates embedding/output formats")
+    ap.add_argument("--debug-tensor-type", action="append", default=[], metavar="PATTERN=TYPE",
+                    help="GGUF: give the tensors PATTERN names (a GGUF name or a prefix of it up to a dot, "
+                         "e.g. output, token_embd, attn_v, blk.0.ffn_down) this type "
+                         "(f32, f16, bf16, q8_0, q4_0, q4_k, q6_k); repeatable")
     args = ap.parse_args(argv)
 
     try:
@@ -364,7 +393,14 @@ def main(argv=None):
         raise SystemExit("gen_model: tokenizer needs %d tokens, more than --vocab %d" % (len(tk["tokens"]), spec.vocab))
     if args.gguf_alignment <= 0 or args.gguf_alignment % 8:
         raise SystemExit("gen_model: --gguf-alignment must be a positive multiple of 8")
-    gen = model_gen.Generator(spec, args.seed)
+    ov = []
+    for item in args.debug_tensor_type:
+        pat, _, tname = item.partition("=")
+        if tname.lower() not in Q.BY_NAME:
+            raise SystemExit("gen_model: unknown tensor type %r in --debug-tensor-type" % tname)
+        ov.append((pat, Q.BY_NAME[tname.lower()]))
+    args.debug_tensor_type = ov
+    gen = model_gen.Generator(spec, args.seed, zero_branches=args.debug_zero_branches)
     t0 = time.time()
     if args.format == "hf":
         write_hf(spec, gen, tk, args)

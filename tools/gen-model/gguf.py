@@ -229,3 +229,34 @@ class Reader:
         """float32 numpy array in numpy order (rows, row length)."""
         shape, t, _ = self.tensors[name]
         return Q.dequantize(t, self.raw(name), shape)
+
+
+def dump(path, arrays=False):
+    """Human-readable listing: metadata (arrays summarized) and tensor infos."""
+    r = Reader(path)
+    names = {v: k for k, v in globals().items() if isinstance(v, int) and k.isupper() and 0 <= v <= 12
+             and k in ("UINT8", "INT8", "UINT16", "INT16", "UINT32", "INT32", "FLOAT32", "BOOL", "STRING",
+                       "ARRAY", "UINT64", "INT64", "FLOAT64")}
+    out = ["GGUF v%d, %d tensors, %d metadata keys, data at %d" % (r.version, len(r.tensors), len(r.meta), r.data_start)]
+    for k, v in r.meta.items():
+        t = names[r.meta_types[k]]
+        if isinstance(v, (list, np.ndarray)):
+            head = list(v[:4]) if not arrays else list(v)
+            head = [x.item() if hasattr(x, "item") else x for x in head]
+            out.append("%s: %s[%d] %s%s" % (k, t, len(v), head, "" if arrays or len(v) <= 4 else " ..."))
+        else:
+            out.append("%s: %s %r" % (k, t, v))
+    for n in r.order:
+        shape, t, off = r.tensors[n]
+        out.append("tensor %s: %s ne=%s offset=%d" % (n, Q.type_name(t), list(reversed(shape)), off))
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) < 2:
+        sys.exit("usage: gguf.py FILE.gguf [--arrays]   (prints metadata and tensor infos)")
+    try:
+        print(dump(sys.argv[1], "--arrays" in sys.argv[2:]))
+    except GGUFError as e:
+        sys.exit(str(e))

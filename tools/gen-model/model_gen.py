@@ -175,8 +175,8 @@ def _row_factors(seed, name, rows, sigma):
 
 
 class Generator:
-    def __init__(self, spec, seed):
-        self.spec, self.seed = spec, seed
+    def __init__(self, spec, seed, zero_branches=False):
+        self.spec, self.seed, self.zero_branches = spec, seed, zero_branches
 
     def scale(self, name, shape):
         """(per-entry scale, offset, per-row factors name or None)."""
@@ -218,6 +218,8 @@ class Generator:
             bg.advance(start * cols)
         x = _normal(bg, (stop - start) * cols).reshape(stop - start, cols)
         sc, off, rowf = self.scale(name, shape)
+        if self.zero_branches and name.endswith(("o_proj.weight", "down_proj.weight", "o_proj.bias")):
+            sc = 0.0
         x *= np.float32(sc)
         if rowf:
             sigma = TIED_ROW_SIGMA if self.spec.tied else ROW_SIGMA

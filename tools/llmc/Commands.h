@@ -19,6 +19,7 @@ void fail(const std::string &message);
 
 // Run-side verbs (runtime only).
 void addTokenizeCommand(CLI::App &app);
+void addRunCommand(CLI::App &app);
 
 #ifdef LLMC_HAVE_COMPILER
 // Compiler verbs.

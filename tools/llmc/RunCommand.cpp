@@ -1,0 +1,228 @@
+//===- RunCommand.cpp - llmc run OUT (-p TEXT | --tokens IDS) [-n N] ...----------===//
+//
+// Runs an artifact with the runtime alone: prefill the prompt, then sample N
+// tokens, streaming the text. --json prints one object instead (prompt ids,
+// generated ids, text, timings); --dump-logits writes the f32 logits of every
+// prompt position, row-major [prompt tokens x vocab].
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/llmc/Commands.h"
+
+#include "runtime/engine/Session.h"
+#include "runtime/sampler/Sampler.h"
+#include "runtime/tokenizer/Tokenizer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+namespace llmc::cli {
+
+namespace {
+struct RunArgs {
+  std::string artifact;
+  std::string prompt;
+  std::string tokens;
+  int n = 32;
+  SamplerOptions sampling;
+  int threads = 0;
+  bool json = false;
+  std::string dumpLogits;
+  bool poison = false;
+  int64_t context = 0;
+  bool noBos = false;
+  bool ignoreEos = false;
+  std::string device = "cpu";
+};
+
+Result<std::vector<int32_t>> parseIds(const std::string &text) {
+  std::vector<int32_t> ids;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty())
+      continue;
+    try {
+      size_t used = 0;
+      long long v = std::stoll(item, &used);
+      if (used != item.size() || v < 0 || v > INT32_MAX)
+        throw std::invalid_argument(item);
+      ids.push_back(static_cast<int32_t>(v));
+    } catch (...) {
+      return Status::error("--tokens: '" + item + "' is not a token id");
+    }
+  }
+  if (ids.empty())
+    return Status::error("--tokens needs at least one token id");
+  return ids;
+}
+
+double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t)
+      .count();
+}
+
+void runArtifact(const RunArgs &args) {
+  auto start = std::chrono::steady_clock::now();
+  auto artifact = Artifact::open(args.artifact);
+  if (!artifact.ok())
+    return fail(artifact.message());
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::string tokenizerPath = (*artifact)->tokenizerJsonPath();
+  if (!tokenizerPath.empty()) {
+    auto loaded = Tokenizer::fromFiles(tokenizerPath,
+                                       (*artifact)->tokenizerConfigPath());
+    if (!loaded.ok())
+      return fail(loaded.message());
+    tokenizer = loaded.take();
+  }
+  std::vector<int32_t> prompt;
+  if (!args.tokens.empty()) {
+    auto ids = parseIds(args.tokens);
+    if (!ids.ok())
+      return fail(ids.message());
+    prompt = ids.take();
+  } else {
+    if (!tokenizer)
+      return fail(args.artifact + ": no tokenizer.json; give --tokens");
+    bool bos = !args.noBos && tokenizer->addBosByDefault();
+    prompt = tokenizer->encode(args.prompt, bos, /*parseSpecial=*/true);
+    if (prompt.empty())
+      return fail("the prompt encodes to no tokens");
+  }
+
+  SessionOptions options;
+  options.threads = args.threads;
+  options.poisonOnFree = args.poison;
+  options.contextLength = args.context;
+  options.device = args.device;
+  auto session = Session::create(*artifact, options);
+  if (!session.ok())
+    return fail(session.message());
+  Session &s = **session;
+  auto seq = s.addSequence();
+  double loadSeconds = since(start);
+
+  std::vector<float> logits;
+  auto prefillStart = std::chrono::steady_clock::now();
+  bool all = !args.dumpLogits.empty();
+  if (Status st = s.prefill(*seq, prompt, &logits, all); st.isError())
+    return fail(st.message());
+  double prefillSeconds = since(prefillStart);
+  int64_t vocab = s.vocabSize();
+  if (all) {
+    std::ofstream out(args.dumpLogits, std::ios::binary);
+    out.write(reinterpret_cast<const char *>(logits.data()),
+              static_cast<std::streamsize>(logits.size() * sizeof(float)));
+    if (!out)
+      return fail(args.dumpLogits + ": cannot write");
+    logits.erase(logits.begin(), logits.end() - vocab);
+  }
+
+  std::unique_ptr<StreamingDecoder> stream;
+  if (tokenizer && !args.json) {
+    stream = std::make_unique<StreamingDecoder>(*tokenizer);
+    if (args.tokens.empty())
+      std::cout << args.prompt << std::flush;
+  }
+  Sampler sampler(args.sampling);
+  std::vector<int32_t> history = prompt, generated;
+  auto decodeStart = std::chrono::steady_clock::now();
+  int decodeSteps = 0;
+  for (int i = 0; i < args.n; ++i) {
+    int32_t next = sampler.sample(logits.data(), vocab, history);
+    generated.push_back(next);
+    history.push_back(next);
+    if (stream)
+      std::cout << stream->push(next) << std::flush;
+    else if (!args.json)
+      std::cout << (i ? " " : "") << next << std::flush;
+    bool stop = tokenizer && !args.ignoreEos && tokenizer->isEndOfGeneration(next);
+    if (stop || i + 1 == args.n || s.length(*seq) >= s.contextLength())
+      break;
+    if (Status st = s.decode({*seq}, {next}, &logits); st.isError())
+      return fail(st.message());
+    ++decodeSteps;
+  }
+  double decodeSeconds = since(decodeStart);
+  if (stream)
+    std::cout << stream->flush();
+  double prefillRate = prefillSeconds > 0 ? prompt.size() / prefillSeconds : 0;
+  double decodeRate = decodeSeconds > 0 && decodeSteps
+                          ? decodeSteps / decodeSeconds
+                          : 0;
+  if (args.json) {
+    nlohmann::json out;
+    out["prompt_tokens"] = prompt;
+    out["generated_tokens"] = generated;
+    if (tokenizer)
+      out["text"] = tokenizer->decode(generated);
+    out["timings"] = {{"load_s", loadSeconds},
+                      {"prefill_s", prefillSeconds},
+                      {"decode_s", decodeSeconds},
+                      {"prefill_tokens_per_s", prefillRate},
+                      {"decode_tokens_per_s", decodeRate}};
+    out["device"] = s.deviceDescription();
+    std::cout << out.dump() << "\n";
+    return;
+  }
+  std::cout << "\n";
+  std::fprintf(stderr,
+               "llmc: prefill %zu tokens in %.3f s (%.1f tok/s); decode %d "
+               "tokens in %.3f s (%.1f tok/s); %s\n",
+               prompt.size(), prefillSeconds, prefillRate, decodeSteps,
+               decodeSeconds, decodeRate, s.deviceDescription().c_str());
+}
+} // namespace
+
+void addRunCommand(CLI::App &app) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App *cmd = app.add_subcommand("run", "Run a compiled artifact");
+  cmd->add_option("artifact", args->artifact, "artifact folder (llmc compile -o)")
+      ->required();
+  auto *prompt = cmd->add_option("-p,--prompt", args->prompt, "prompt text");
+  auto *tokens = cmd->add_option("--tokens", args->tokens,
+                                 "prompt as token ids, e.g. 1,2,3");
+  prompt->excludes(tokens);
+  cmd->add_option("-n,--n-predict", args->n, "tokens to generate")
+      ->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("--temp", args->sampling.temperature,
+                  "temperature (0: greedy)")
+      ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--top-k", args->sampling.topK, "keep the k most likely (0: off)")
+      ->check(CLI::Range(0, 1 << 24));
+  cmd->add_option("--top-p", args->sampling.topP, "nucleus sampling (1: off)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--min-p", args->sampling.minP,
+                  "drop tokens below min-p x the top probability (0: off)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--repeat-penalty", args->sampling.repeatPenalty,
+                  "penalty on recent tokens (1: off)")
+      ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--seed", args->sampling.seed, "random seed");
+  cmd->add_option("--threads", args->threads, "CPU threads (0: all cores)")
+      ->check(CLI::Range(0, 1024));
+  cmd->add_option("--ctx", args->context, "context length (0: compiled)")
+      ->check(CLI::Range(0, 1 << 24));
+  cmd->add_option("--device", args->device, "cpu");
+  cmd->add_flag("--json", args->json, "print one JSON object");
+  cmd->add_option("--dump-logits", args->dumpLogits,
+                  "write f32 logits of every prompt position to this file");
+  cmd->add_flag("--poison", args->poison,
+                "debug: fill every buffer with NaN when its lifetime ends");
+  cmd->add_flag("--no-bos", args->noBos, "do not add the BOS token");
+  cmd->add_flag("--ignore-eos", args->ignoreEos, "keep going past EOS");
+  cmd->callback([args] {
+    if (args->prompt.empty() && args->tokens.empty())
+      return fail("run needs -p TEXT or --tokens IDS");
+    runArtifact(*args);
+  });
+}
+
+} // namespace llmc::cli
