@@ -48,6 +48,7 @@ std::string weightSymbol(WeightRole role, int64_t layer) {
   case WeightRole::AttnQBias: base = "attn_q_bias"; break;
   case WeightRole::AttnKBias: base = "attn_k_bias"; break;
   case WeightRole::AttnVBias: base = "attn_v_bias"; break;
+  case WeightRole::AttnOutputBias: base = "attn_output_bias"; break;
   case WeightRole::FfnNorm: base = "ffn_norm"; break;
   case WeightRole::FfnGate: base = "ffn_gate"; break;
   case WeightRole::FfnUp: base = "ffn_up"; break;
@@ -181,9 +182,9 @@ private:
                                         b.getI64IntegerAttr(l), positions,
                                         seqIds, blockTables, scale);
       Value flat = b.create<ReshapeOp>(ll, activation({cfg.numHeads * d}), att);
-      Value o = b.create<LinearOp>(ll, hiddenType, flat,
-                                   weight(ll, WeightRole::AttnOutput, l),
-                                   Value());
+      Value o = b.create<LinearOp>(
+          ll, hiddenType, flat, weight(ll, WeightRole::AttnOutput, l),
+          cfg.outputBias ? weight(ll, WeightRole::AttnOutputBias, l) : Value());
       x = b.create<AddOp>(ll, x, o);
       Value h2 = b.create<RMSNormOp>(ll, hiddenType, x,
                                      weight(ll, WeightRole::FfnNorm, l), eps);
@@ -331,7 +332,9 @@ std::string describeModel(const ModelSource &source) {
              .str();
   out += llvm::formatv("embeddings:   vocab {0}, {1}{2}\n", c.vocabSize,
                        c.tiedEmbeddings ? "tied" : "untied",
-                       c.attentionBias ? ", q/k/v biases" : "")
+                       c.outputBias      ? ", q/k/v/o biases"
+                       : c.attentionBias ? ", q/k/v biases"
+                                         : "")
              .str();
   out += llvm::formatv("parameters:   {0} ({1:f2} M)\n", params,
                        static_cast<double>(params) / 1e6)

@@ -116,6 +116,7 @@ const char *weightRoleName(WeightRole role) {
   case WeightRole::AttnQBias: return "attn_q_bias";
   case WeightRole::AttnKBias: return "attn_k_bias";
   case WeightRole::AttnVBias: return "attn_v_bias";
+  case WeightRole::AttnOutputBias: return "attn_output_bias";
   case WeightRole::FfnNorm: return "ffn_norm";
   case WeightRole::FfnGate: return "ffn_gate";
   case WeightRole::FfnUp: return "ffn_up";
@@ -215,6 +216,8 @@ Status ModelSource::openHuggingFace() {
     c.attentionBias = true;
   else
     LLMC_RETURN_IF_ERROR(cfg.boolean("attention_bias", c.attentionBias, false));
+  // Llama's attention_bias also gives o_proj a bias; Qwen2 has none there.
+  c.outputBias = c.architecture != "qwen2" && c.attentionBias;
   if (auto it = json.find("sliding_window");
       it != json.end() && it->is_number_integer() &&
       it->get<int64_t>() < c.contextLength) {
@@ -375,6 +378,7 @@ Status ModelSource::openGGUF() {
   // adjacent pairs; qwen2 files keep HF's order and use rotate-half (NEOX).
   c.ropeAdjacentPairs = arch == "llama";
   c.attentionBias = g.findTensor("blk.0.attn_q.bias") != nullptr;
+  c.outputBias = g.findTensor("blk.0.attn_output.bias") != nullptr;
   c.tiedEmbeddings = g.findTensor("output.weight") == nullptr;
 
   for (const GGUFTensorInfo &t : g.tensors()) {
@@ -420,6 +424,7 @@ std::string ModelSource::tensorName(WeightRole role, int64_t layer) const {
   case WeightRole::AttnQBias: return gguf ? ggLayer + "attn_q.bias" : hfLayer + "self_attn.q_proj.bias";
   case WeightRole::AttnKBias: return gguf ? ggLayer + "attn_k.bias" : hfLayer + "self_attn.k_proj.bias";
   case WeightRole::AttnVBias: return gguf ? ggLayer + "attn_v.bias" : hfLayer + "self_attn.v_proj.bias";
+  case WeightRole::AttnOutputBias: return gguf ? ggLayer + "attn_output.bias" : hfLayer + "self_attn.o_proj.bias";
   case WeightRole::FfnNorm: return gguf ? ggLayer + "ffn_norm.weight" : hfLayer + "post_attention_layernorm.weight";
   case WeightRole::FfnGate: return gguf ? ggLayer + "ffn_gate.weight" : hfLayer + "mlp.gate_proj.weight";
   case WeightRole::FfnUp: return gguf ? ggLayer + "ffn_up.weight" : hfLayer + "mlp.up_proj.weight";
@@ -451,6 +456,8 @@ std::vector<std::pair<WeightRole, int64_t>> ModelSource::roles() const {
       for (WeightRole r : {WeightRole::AttnQBias, WeightRole::AttnKBias,
                            WeightRole::AttnVBias})
         out.push_back({r, l});
+    if (config_.outputBias)
+      out.push_back({WeightRole::AttnOutputBias, l});
   }
   out.push_back({WeightRole::OutputNorm, -1});
   if (!config_.tiedEmbeddings)
@@ -473,6 +480,7 @@ Status ModelSource::checkWeights() {
     case WeightRole::AttnV: return {kv, c.hiddenSize};
     case WeightRole::AttnOutput: return {c.hiddenSize, q};
     case WeightRole::AttnQBias: return {q};
+    case WeightRole::AttnOutputBias: return {c.hiddenSize};
     case WeightRole::AttnKBias:
     case WeightRole::AttnVBias: return {kv};
     case WeightRole::FfnGate:

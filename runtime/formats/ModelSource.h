@@ -26,6 +26,7 @@ namespace llmc {
 enum class WeightRole {
   TokenEmbedding, OutputNorm, Output,
   AttnNorm, AttnQ, AttnK, AttnV, AttnOutput, AttnQBias, AttnKBias, AttnVBias,
+  AttnOutputBias,
   FfnNorm, FfnGate, FfnUp, FfnDown,
 };
 const char *weightRoleName(WeightRole role);
@@ -54,7 +55,8 @@ struct ModelConfig {
   double rmsNormEps = 1e-6;
   RopeScalingConfig ropeScaling;
   bool tiedEmbeddings = false;
-  bool attentionBias = false;    // q/k/v biases (Qwen2)
+  bool attentionBias = false;    // q/k/v biases (Qwen2, Llama attention_bias)
+  bool outputBias = false;       // o_proj bias (Llama attention_bias)
   /// GGUF llama files permute Q/K rows so rope rotates adjacent pairs; HF
   /// checkpoints rotate the two halves of each head.
   bool ropeAdjacentPairs = false;

@@ -4,7 +4,7 @@ written by reference.py --dump-logits and oracle.mjs logits).
 
   compare_logits.py A B --vocab V [--atol X] [--rtol Y] [--margin M] [--last]
                     [--quantile Q] [--json]
-  compare_logits.py --greedy A.json B.json [--margin M]
+  compare_logits.py --greedy A.json B.json [--margin M] [--min-agree K]
 
 Prints the maximum absolute difference, the maximum relative difference (a
 row's max |A-B| divided by the range max-min of B's row), and the argmax
@@ -20,7 +20,7 @@ jump (rounding flips in quantized activations).
 "margins" (reference.py --json, oracle.mjs greedy): the tokens must agree
 up to and including the first step whose margin in B is <= M (after a
 near-tie the two may legitimately diverge). Exit 1 on a disagreement at a
-clear step.
+clear step, or when fewer than K leading tokens were checked and agree.
 """
 import argparse
 import json
@@ -60,9 +60,10 @@ def greedy(args):
     agree = 0
     while agree < n and ga[agree] == gb[agree]:
         agree += 1
-    print("greedy: %d/%d tokens agree; %d steps checked (stops after the first margin <= %g) -> OK" % (
-        agree, n, checked, args.margin))
-    sys.exit(0)
+    ok = min(agree, checked) >= args.min_agree
+    print("greedy: %d/%d tokens agree; %d steps checked (stops after the first margin <= %g) -> %s" % (
+        agree, n, checked, args.margin, "OK" if ok else "FAIL (fewer than %d checked)" % args.min_agree))
+    sys.exit(0 if ok else 1)
 
 
 def main(argv=None):
@@ -71,6 +72,7 @@ def main(argv=None):
     ap.add_argument("b")
     ap.add_argument("--vocab", type=int)
     ap.add_argument("--greedy", action="store_true")
+    ap.add_argument("--min-agree", type=int, default=1)
     ap.add_argument("--quantile", type=float)
     ap.add_argument("--atol", type=float, default=1e-3)
     ap.add_argument("--rtol", type=float, default=1e-3)

@@ -370,6 +370,7 @@ def main(argv=None):
     ap.add_argument("--rope-high-freq-factor", type=float, default=4.0)
     ap.add_argument("--rope-original-ctx", type=int, default=8192)
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--dry-run", action="store_true", help="print the parameter count and tensor list, write nothing")
     # testing aids (not part of a normal model)
     ap.add_argument("--debug-zero-branches", action="store_true",
                     help="o_proj and down_proj all zero: every layer passes the embedding through, so the "
@@ -401,6 +402,13 @@ def main(argv=None):
         ov.append((pat, Q.BY_NAME[tname.lower()]))
     args.debug_tensor_type = ov
     gen = model_gen.Generator(spec, args.seed, zero_branches=args.debug_zero_branches)
+    if args.dry_run:
+        n = spec.param_count()
+        print("gen_model: %s %s: %d parameters (%.2f M), %d tensors" % (spec.preset, spec.arch, n, n / 1e6,
+                                                                       len(spec.tensors())))
+        for name, shape in spec.tensors():
+            print("  %s %s" % (name, list(shape)))
+        return
     t0 = time.time()
     if args.format == "hf":
         write_hf(spec, gen, tk, args)
