@@ -171,6 +171,7 @@ private:
                                  errorStream)))
       return fail("bad pipeline '" + pipeline + "': " + errors);
     if (!options.dumpAfter.empty()) {
+      context->disableMultithreading();
       auto dumpAfter = options.dumpAfter;
       pm.enableIRPrinting(
           [](Pass *, Operation *) { return false; },
