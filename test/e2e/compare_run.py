@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Runs an llmc artifact and the independent numpy reference on the same prompt
+"""Runs an llmc artifact and an independent oracle on the same prompt
 and compares them: logits of every prompt position within an absolute
 tolerance, and greedy continuations token for token up to the first step where
 the reference's top-1/top-2 margin is below --margin (after a near-tie the two
@@ -7,7 +7,10 @@ may legitimately diverge).
 
   compare_run.py --artifact OUT --model MODEL --prompt-len N [--decode D]
                  [--poison] [--atol X] [--margin M] [--seed S]
-                 [--reference-arg ARG ...] [--vocab-limit V]
+                 [--oracle reference|llamacpp] [--oracle-arg ARG ...]
+
+The oracle is the numpy reference (test/reference/reference.py) or llama.cpp
+(bench/llamacpp/oracle.mjs) on the same GGUF file.
 """
 import argparse
 import json
@@ -21,6 +24,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REFERENCE = os.path.join(HERE, "..", "reference", "reference.py")
+LLAMACPP = os.path.join(HERE, "..", "..", "bench", "llamacpp", "oracle.mjs")
 
 
 def main():
@@ -35,7 +39,8 @@ def main():
     ap.add_argument("--margin", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--vocab", type=int, required=True)
-    ap.add_argument("--reference-arg", action="append", default=[])
+    ap.add_argument("--oracle", choices=["reference", "llamacpp"], default="reference")
+    ap.add_argument("--oracle-arg", action="append", default=[])
     ap.add_argument("--llmc-arg", action="append", default=[])
     args = ap.parse_args()
 
@@ -52,11 +57,21 @@ def main():
             cmd.append("--poison")
         ours = json.loads(subprocess.run(cmd, check=True, capture_output=True,
                                          text=True).stdout)
-        ref_cmd = ["/usr/bin/python3", REFERENCE, args.model, "--tokens", tokens,
-                   "-n", str(args.decode), "--json", "--dump-logits", ref_path]
-        ref_cmd += args.reference_arg
-        ref = json.loads(subprocess.run(ref_cmd, check=True, capture_output=True,
-                                        text=True).stdout)
+        if args.oracle == "reference":
+            ref_cmd = ["/usr/bin/python3", REFERENCE, args.model, "--tokens", tokens,
+                       "-n", str(args.decode), "--json", "--dump-logits", ref_path]
+            ref = json.loads(subprocess.run(ref_cmd + args.oracle_arg, check=True,
+                                            capture_output=True, text=True).stdout)
+        else:
+            subprocess.run(["node", LLAMACPP, "logits", args.model, "--tokens", tokens,
+                            "--out", ref_path] + args.oracle_arg,
+                           check=True, capture_output=True, text=True)
+            ref = {"generated": [], "margins": []}
+            if args.decode:
+                ref = json.loads(subprocess.run(
+                    ["node", LLAMACPP, "greedy", args.model, "--tokens", tokens,
+                     "-n", str(args.decode)] + args.oracle_arg,
+                    check=True, capture_output=True, text=True).stdout)
         a = np.fromfile(ours_path, dtype="<f4")
         b = np.fromfile(ref_path, dtype="<f4")
 
@@ -70,7 +85,7 @@ def main():
     diff = float(np.max(np.abs(a.astype(np.float64) - b)))
     scale = float(np.max(np.abs(b)))
     nan = bool(np.isnan(a).any())
-    print(f"prompt {len(prompt)} tokens: max |logit diff| {diff:.3g} "
+    print(f"{args.oracle}: prompt {len(prompt)} tokens: max |logit diff| {diff:.3g} "
           f"(atol {args.atol:g}, largest |logit| {scale:.3g})")
     if nan or not diff <= args.atol:
         print("FAIL: logits differ beyond the tolerance" + (" (NaN)" if nan else ""))
@@ -97,6 +112,8 @@ def main():
             break
         checked += 1
     print(f"greedy decode: {checked}/{len(gen_ref)} tokens equal before any near-tie")
+    if args.decode and gen_ref and checked == 0 and margins and margins[0] > args.margin:
+        ok = False
     if args.decode and len(gen_ours) != args.decode:
         print(f"FAIL: llmc generated {len(gen_ours)} tokens, expected {args.decode}")
         ok = False

@@ -3,6 +3,8 @@
 
   reference.py MODEL --tokens 1,2,3 [-n N] [--dump-logits FILE] [--json]
                [--quantize q8_0|q4_0] [--quant-output q8_0|f32] [--precision f64|f32]
+               [--f16-attention | --emulate-llamacpp]
+  reference.py MODEL --text-file F --perplexity --ctx N [--second-half]
 
 MODEL is a Hugging Face folder (config.json + model.safetensors, single or
 sharded, F32/F16/BF16) or a .gguf file (F32, F16, BF16, Q8_0, Q4_0, Q4_K,
@@ -402,10 +404,41 @@ def run(model, tokens, n, dt=np.float64, kv_f16=False, act_quant=False):
     return logits, gen, margins
 
 
+def perplexity(model, tokens, bos, ctx, second_half, dt, kv_f16, act_quant):
+    """Same windows as bench/llamacpp/oracle.mjs perplexity: consecutive
+    non-overlapping windows of ctx tokens (BOS + ctx-1 text tokens when the
+    model adds BOS), each evaluated from an empty cache; every position but
+    the last predicts the next token (--second-half: only the second half)."""
+    body = ctx - 1 if bos is not None else ctx
+    n_win = len(tokens) // body
+    if n_win < 1:
+        raise SystemExit("reference: text has %d tokens, fewer than one window of %d" % (len(tokens), body))
+    nll, count, per = 0.0, 0, []
+    for c in range(n_win):
+        win = tokens[c * body:(c + 1) * body]
+        inp = ([bos] if bos is not None else []) + win
+        logits = Runner(model, dt, kv_f16, act_quant).forward(inp).astype(np.float64)
+        first = len(inp) // 2 if second_half else 0
+        lp = logits[first:-1]
+        mx = lp.max(axis=1, keepdims=True)
+        lse = (mx[:, 0] + np.log(np.exp(lp - mx).sum(axis=1)))
+        tgt = np.asarray(inp[first + 1:])
+        w_nll = float((lse - lp[np.arange(len(tgt)), tgt]).sum())
+        nll += w_nll
+        count += len(tgt)
+        per.append(math.exp(w_nll / len(tgt)))
+    return {"ppl": math.exp(nll / count), "nll_mean": nll / count, "tokens_scored": count,
+            "windows": n_win, "ctx": ctx, "bos": bos is not None, "window_ppl": per}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
-    ap.add_argument("--tokens", required=True, help="comma-separated prompt token ids")
+    ap.add_argument("--tokens", help="comma-separated prompt token ids")
+    ap.add_argument("--text-file", help="with --perplexity: text tokenized by tools/gen-model/tokenize_ref.py")
+    ap.add_argument("--perplexity", action="store_true")
+    ap.add_argument("--ctx", type=int, default=128, help="--perplexity window length")
+    ap.add_argument("--second-half", action="store_true", help="--perplexity: score the second half of each window")
     ap.add_argument("-n", type=int, default=0, help="greedy tokens to generate")
     ap.add_argument("--dump-logits", help="write the prompt's logits as raw little-endian float32 [T x vocab]")
     ap.add_argument("--json", action="store_true")
@@ -419,6 +452,23 @@ def main(argv=None):
                     help="--f16-attention, and round activations before each matmul as llama.cpp's "
                          "CPU kernels do for the weight's type (Q8_0 / Q8_K / F16 / BF16)")
     args = ap.parse_args(argv)
+    if args.perplexity:
+        if not args.text_file:
+            raise SystemExit("reference: --perplexity needs --text-file")
+        import tokenize_ref
+        tk = tokenize_ref.load(args.model)
+        with open(args.text_file, encoding="utf-8") as f:
+            text = f.read()
+        import tokenizer_gen
+        toks = tokenizer_gen.Encoder(tk).encode(text, add_bos=False)
+        model = load(args.model)
+        bos = tk["bos"] if tk["add_bos"] else None
+        dt = np.float64 if args.precision == "f64" else np.float32
+        print(json.dumps(perplexity(model, toks, bos, args.ctx, args.second_half, dt,
+                                    args.kv_f16 or args.emulate_llamacpp, args.emulate_llamacpp)))
+        return
+    if not args.tokens:
+        raise SystemExit("reference: give --tokens (or --perplexity --text-file)")
     try:
         tokens = [int(t) for t in args.tokens.split(",") if t.strip()]
     except ValueError:

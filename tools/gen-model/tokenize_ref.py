@@ -125,7 +125,7 @@ def main(argv=None):
     with open(args.text_file, encoding="utf-8") as f:
         text = f.read()
     add_bos = tk["add_bos"] and not args.no_bos and tk["bos"] is not None
-    print(json.dumps({"tokens": enc.encode(text, add_bos=add_bos, special=args.special)}))
+    print(json.dumps({"tokens": enc.encode(text, add_bos=add_bos, special=args.special)}, separators=(",", ":")))
 
 
 if __name__ == "__main__":
