@@ -349,6 +349,9 @@ def main(argv=None):
     ap.add_argument("--gguf-version", type=int, choices=[2, 3], default=3)
     ap.add_argument("--gguf-alignment", type=int, default=32)
     ap.add_argument("--tokenizer", choices=["spm", "bpe"], default="spm")
+    ap.add_argument("--tokenizer-vocab", type=int,
+                    help="tokenizer size when smaller than --vocab (the other embedding rows are padding; "
+                         "GGUF lists them as [PAD<i>] tokens)")
     ap.add_argument("--arch", choices=["llama", "qwen2"])
     ap.add_argument("--hidden", type=int)
     ap.add_argument("--layers", type=int)
@@ -387,7 +390,7 @@ def main(argv=None):
                               ffn=args.ffn, vocab=args.vocab, ctx=args.ctx, rope_theta=args.rope_theta,
                               rms_eps=args.rms_eps, tied=args.tied, bias=args.bias,
                               rope_scaling=parse_rope_scaling(args.rope_scaling, args))
-        tk = tokenizer_gen.build(args.tokenizer, spec.vocab, spec.arch)
+        tk = tokenizer_gen.build(args.tokenizer, args.tokenizer_vocab or spec.vocab, spec.arch)
     except ValueError as e:
         raise SystemExit("gen_model: %s" % e)
     if len(tk["tokens"]) > spec.vocab:

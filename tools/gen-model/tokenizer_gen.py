@@ -113,6 +113,27 @@ def train_bpe(units, n_merges, allowed=None):
     return merges
 
 
+def extend_merges(pieces, merges, n):
+    """When the corpus runs out of pairs before the vocabulary is full, adds
+    synthetic merges (a, b) of two existing pieces, enumerating pairs of
+    `pieces` (in vocabulary order) along anti-diagonals, skipping strings
+    already in the vocabulary. Deterministic; every id then decodes to text."""
+    have = set(pieces) | {a + b for a, b in merges}
+    out = []
+    P = list(pieces)
+    s = 0
+    while len(out) < n and s < 2 * len(P):
+        for i in range(max(0, s - len(P) + 1), min(s, len(P) - 1) + 1):
+            c = P[i] + P[s - i]
+            if c not in have:
+                have.add(c)
+                out.append((P[i], P[s - i]))
+                if len(out) == n:
+                    break
+        s += 1
+    return out
+
+
 # ---------------------------------------------------------------- byte level
 
 def bytes_to_unicode():
@@ -251,6 +272,8 @@ def build_spm(vocab_size):
             if len(part) > 1:
                 sym_units[tuple(part)] += f
     merges = train_bpe(sym_units, budget - n_chars)
+    if len(merges) < budget - n_chars:
+        merges += extend_merges(chars + [a + b for a, b in merges], merges, budget - n_chars - len(merges))
     pieces = chars + [a + b for a, b in merges]
     tokens = base + pieces
     ids = {t: i for i, t in enumerate(tokens)}
@@ -291,6 +314,9 @@ def build_bpe(vocab_size, flavor="llama3"):
     for piece in pre_tokenize(text, flavor):
         units[tuple(b2u[b] for b in piece.encode("utf-8"))] += 1
     merges = train_bpe(units, n_merges)
+    if len(merges) < n_merges:
+        base = [a + b for a, b in merges] + [b2u[b] for b in range(256)]
+        merges += extend_merges(base, merges, n_merges - len(merges))
     tokens = [b2u[b] for b in range(256)] + [a + b for a, b in merges]
     n_special0 = len(tokens)
     tokens += specials
