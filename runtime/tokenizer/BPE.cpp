@@ -1,4 +1,4 @@
-//===- BPE.cpp - tokenizer.json "model": byte-pair encoding -----------------===//
+//===- BPE.cpp - tokenizer.json "model": byte-pair encoding ---------------===//
 //
 // A word starts as one symbol per character (or per byte through "<0xNN>"
 // tokens when the character is not in the vocab and byte_fallback is on);
@@ -31,13 +31,15 @@ std::string byteTokenText(unsigned byte) {
 Result<BPEModel> BPEModel::fromJson(const Json &json) {
   if (!json.is_object())
     return Status::error(std::string(kWhat) + ": expected an object");
-  LLMC_ASSIGN_OR_RETURN(std::string type, optionalString(json, "type", "BPE", kWhat));
+  LLMC_ASSIGN_OR_RETURN(std::string type,
+                        optionalString(json, "type", "BPE", kWhat));
   if (type != "BPE")
     return Status::error(std::string(kWhat) + ": unsupported type '" + type +
                          "' (llmc supports BPE)");
   std::string what = std::string(kWhat) + " BPE";
   for (const char *key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
-    LLMC_ASSIGN_OR_RETURN(std::string affix, optionalString(json, key, "", what));
+    LLMC_ASSIGN_OR_RETURN(std::string affix,
+                          optionalString(json, key, "", what));
     if (!affix.empty())
       return Status::error(what + ": '" + key + "' is not supported");
   }
@@ -61,14 +63,16 @@ Result<BPEModel> BPEModel::fromJson(const Json &json) {
   if (merges != json.end() && !merges->is_null())
     LLMC_RETURN_IF_ERROR(model.readMerges(*merges));
 
-  LLMC_ASSIGN_OR_RETURN(std::string unk, optionalString(json, "unk_token", "", what));
+  LLMC_ASSIGN_OR_RETURN(std::string unk,
+                        optionalString(json, "unk_token", "", what));
   if (!unk.empty())
     model.unkId_ = model.find(unk);
   LLMC_ASSIGN_OR_RETURN(model.byteFallback_,
                         optionalBool(json, "byte_fallback", false, what));
   LLMC_ASSIGN_OR_RETURN(model.ignoreMerges_,
                         optionalBool(json, "ignore_merges", false, what));
-  LLMC_ASSIGN_OR_RETURN(model.fuseUnk_, optionalBool(json, "fuse_unk", false, what));
+  LLMC_ASSIGN_OR_RETURN(model.fuseUnk_,
+                        optionalBool(json, "fuse_unk", false, what));
   for (unsigned byte = 0; byte < 256; ++byte)
     model.byteTokens_[byte] = model.find(byteTokenText(byte));
   return model;
@@ -87,7 +91,8 @@ Status BPEModel::readMerges(const Json &merges) {
       // The older "left right" form; tokens never hold spaces there.
       const std::string &text = merge.get_ref<const std::string &>();
       size_t space = text.find(' ');
-      if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos)
+      if (space == std::string::npos ||
+          text.find(' ', space + 1) != std::string::npos)
         return Status::error(where + " ('" + text +
                              "') is not two tokens separated by one space");
       left = text.substr(0, space);
@@ -116,7 +121,8 @@ Status BPEModel::readMerges(const Json &merges) {
   return Status::ok();
 }
 
-void BPEModel::encodeWord(std::string_view word, std::vector<int32_t> &out) const {
+void BPEModel::encodeWord(std::string_view word,
+                          std::vector<int32_t> &out) const {
   if (word.empty())
     return;
   if (ignoreMerges_) {

@@ -1,4 +1,4 @@
-//===- Decoder.cpp - tokenizer.json "decoder" -------------------------------===//
+//===- Decoder.cpp - tokenizer.json "decoder" -----------------------------===//
 //
 // Supported: Sequence, Replace, ByteFallback, Fuse, Strip, ByteLevel and
 // Metaspace. llmc decodes token by token into bytes (so that a streaming
@@ -29,12 +29,14 @@ int hexValue(char c) {
   return -1;
 }
 
-Result<size_t> readCount(const Json &json, const char *key, const std::string &what) {
+Result<size_t> readCount(const Json &json, const char *key,
+                         const std::string &what) {
   auto it = json.find(key);
   if (it == json.end() || it->is_null())
     return size_t(0);
   if (!it->is_number_unsigned() || it->get<uint64_t>() > 1024)
-    return Status::error(what + ": '" + key + "' must be a small non-negative integer");
+    return Status::error(what + ": '" + key +
+                         "' must be a small non-negative integer");
   return static_cast<size_t>(it->get<uint64_t>());
 }
 } // namespace
@@ -52,7 +54,8 @@ Result<Decoder> Decoder::fromJson(const Json &json) {
 
 Status Decoder::addStep(const Json &json, bool &fused) {
   if (!json.is_object() || !json.contains("type") || !json["type"].is_string())
-    return Status::error(std::string(kWhat) + ": expected an object with a 'type'");
+    return Status::error(std::string(kWhat) +
+                         ": expected an object with a 'type'");
   std::string type = json["type"].get<std::string>();
   std::string what = std::string(kWhat) + " " + type;
   Step step{};
@@ -81,7 +84,8 @@ Status Decoder::addStep(const Json &json, bool &fused) {
     step.kind = Step::Kind::ByteLevel;
     byteLevel_ = true;
   } else if (type == "Strip") {
-    LLMC_ASSIGN_OR_RETURN(std::string content, optionalString(json, "content", " ", what));
+    LLMC_ASSIGN_OR_RETURN(std::string content,
+                          optionalString(json, "content", " ", what));
     if (content.empty())
       return Status::error(what + ": 'content' is empty");
     LLMC_ASSIGN_OR_RETURN(size_t start, readCount(json, "start", what));
@@ -100,15 +104,17 @@ Status Decoder::addStep(const Json &json, bool &fused) {
     step.count = start;
     step.countEnd = stop;
   } else if (type == "Metaspace") {
-    LLMC_ASSIGN_OR_RETURN(std::string replacement,
-                          optionalString(json, "replacement", "\xE2\x96\x81", what));
+    LLMC_ASSIGN_OR_RETURN(
+        std::string replacement,
+        optionalString(json, "replacement", "\xE2\x96\x81", what));
     if (replacement.empty())
       return Status::error(what + ": 'replacement' is empty");
     LLMC_ASSIGN_OR_RETURN(bool addPrefixSpace,
                           optionalBool(json, "add_prefix_space", true, what));
     LLMC_ASSIGN_OR_RETURN(std::string scheme,
                           optionalString(json, "prepend_scheme",
-                                         addPrefixSpace ? "always" : "never", what));
+                                         addPrefixSpace ? "always" : "never",
+                                         what));
     step.kind = Step::Kind::Replace;
     step.pattern.literal = replacement;
     step.text = " ";
@@ -133,10 +139,10 @@ std::string Decoder::tokenBytes(const std::string &tokenText) const {
       text = step.pattern.replaceAll(text, step.text);
       break;
     case Step::Kind::ByteFallback:
-      if (text.size() == 6 && text.compare(0, 3, "<0x") == 0 && text[5] == '>' &&
-          hexValue(text[3]) >= 0 && hexValue(text[4]) >= 0)
-        text = std::string(1, static_cast<char>(hexValue(text[3]) * 16 +
-                                                hexValue(text[4])));
+      if (text.size() == 6 && text.compare(0, 3, "<0x") == 0 &&
+          text[5] == '>' && hexValue(text[3]) >= 0 && hexValue(text[4]) >= 0)
+        text = std::string(
+            1, static_cast<char>(hexValue(text[3]) * 16 + hexValue(text[4])));
       break;
     case Step::Kind::ByteLevel: {
       // A token outside GPT-2's alphabet (an added token) keeps its bytes.
@@ -154,11 +160,13 @@ std::string Decoder::tokenBytes(const std::string &tokenText) const {
       break;
     }
     case Step::Kind::StripEach: {
-      for (size_t i = 0; i < step.count && text.compare(0, step.text.size(), step.text) == 0; ++i)
+      for (size_t i = 0;
+           i < step.count && text.compare(0, step.text.size(), step.text) == 0;
+           ++i)
         text.erase(0, step.text.size());
       for (size_t i = 0; i < step.countEnd && text.size() >= step.text.size() &&
-                         text.compare(text.size() - step.text.size(), step.text.size(),
-                                      step.text) == 0;
+                         text.compare(text.size() - step.text.size(),
+                                      step.text.size(), step.text) == 0;
            ++i)
         text.erase(text.size() - step.text.size());
       break;

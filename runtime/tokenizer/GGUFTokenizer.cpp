@@ -1,4 +1,4 @@
-//===- GGUFTokenizer.cpp - GGUF tokenizer metadata as tokenizer.json --------===//
+//===- GGUFTokenizer.cpp - GGUF tokenizer metadata as tokenizer.json ------===//
 //
 // The runtime reads tokenizer.json only, so a GGUF model's tokenizer is
 // rewritten into that format with the meaning llama.cpp gives the metadata:
@@ -39,7 +39,12 @@ const char *kSpace = "\xE2\x96\x81"; // "▁"
 
 // llama.cpp's token types.
 enum TokenType : int32_t {
-  kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6,
+  kNormal = 1,
+  kUnknown = 2,
+  kControl = 3,
+  kUserDefined = 4,
+  kUnused = 5,
+  kByte = 6,
 };
 
 /// One `tokenizer.ggml.pre` family: the regexes llama.cpp applies in turn.
@@ -47,30 +52,50 @@ struct PreTokenizerFamily {
   std::vector<const char *> names;
   std::vector<const char *> regexes;
   bool ignoreMerges;
-  bool addBos; // llama.cpp's default when tokenizer.ggml.add_bos_token is absent
+  // llama.cpp's default when tokenizer.ggml.add_bos_token is absent.
+  bool addBos;
 };
 
 // llama.cpp writes the (?i:'s|...) of the original patterns as character
 // classes; the two are the same for ASCII.
-const char *kGPT2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
+const char *kGPT2 = "'s|'t|'re|'ve|'m|'ll|'d"
+                    "| ?\\p{L}+"
+                    "| ?\\p{N}+"
+                    "| ?[^\\s\\p{L}\\p{N}]+"
+                    "|\\s+(?!\\S)";
 const char *kLlama3 =
-    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?"
-    "\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-const char *kQwen2 =
-    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\\r\\n\\p{L}\\p{N}]?"
-    "\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
+    "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
+    "|\\p{N}{1,3}"
+    "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
+    "|\\s*[\\r\\n]+"
+    "|\\s+(?!\\S)"
+    "|\\s+";
+const char *kQwen2 = "(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"
+                     "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+"
+                     "|\\p{N}"
+                     "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*"
+                     "|\\s*[\\r\\n]+"
+                     "|\\s+(?!\\S)"
+                     "|\\s+";
 
 const std::vector<PreTokenizerFamily> &preTokenizerFamilies() {
   static const std::vector<PreTokenizerFamily> families = {
       {{"default"},
        {"[\\p{P}\\$\\+<=>\\^~\\|]+", kGPT2, "\\p{N}+", "[0-9][0-9][0-9]"},
-       false, false},
+       false,
+       false},
       {{"gpt-2", "gpt2", "mpt", "olmo"}, {kGPT2}, false, false},
-      {{"llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral"}, {kLlama3}, true, true},
+      {{"llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral"},
+       {kLlama3},
+       true,
+       true},
       {{"dbrx", "smaug-bpe"}, {kLlama3}, false, false},
       {{"qwen2", "deepseek-r1-qwen", "stablelm2"}, {kQwen2}, false, false},
       {{"starcoder", "refact", "command-r", "smollm", "codeshell"},
-       {"\\p{N}", kGPT2}, false, false},
+       {"\\p{N}", kGPT2},
+       false,
+       false},
   };
   return families;
 }
@@ -86,8 +111,8 @@ const PreTokenizerFamily *findFamily(const std::string &name) {
 /// The tokenizer metadata of a GGUF file, checked.
 struct GGUFVocab {
   std::vector<std::string> tokens;
-  std::vector<float> scores;   // empty when absent
-  std::vector<int32_t> types;  // empty when absent
+  std::vector<float> scores;                    // empty when absent
+  std::vector<int32_t> types;                   // empty when absent
   std::unordered_map<std::string, int32_t> ids; // last id wins, as in llama.cpp
 
   int32_t type(size_t id) const { return types.empty() ? kNormal : types[id]; }
@@ -108,25 +133,29 @@ Status error(const GGUFFile &gguf, const std::string &message) {
 
 Result<GGUFVocab> readVocab(const GGUFFile &gguf) {
   GGUFVocab vocab;
-  LLMC_ASSIGN_OR_RETURN(vocab.tokens, gguf.getStringArray("tokenizer.ggml.tokens"));
+  LLMC_ASSIGN_OR_RETURN(vocab.tokens,
+                        gguf.getStringArray("tokenizer.ggml.tokens"));
   if (vocab.tokens.empty())
     return error(gguf, "'tokenizer.ggml.tokens' is empty");
-  if (vocab.tokens.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max()))
+  if (vocab.tokens.size() >
+      static_cast<size_t>(std::numeric_limits<int32_t>::max()))
     return error(gguf, "'tokenizer.ggml.tokens' has too many tokens");
   size_t n = vocab.tokens.size();
   if (gguf.has("tokenizer.ggml.scores")) {
-    LLMC_ASSIGN_OR_RETURN(vocab.scores, gguf.getFloatArray("tokenizer.ggml.scores"));
+    LLMC_ASSIGN_OR_RETURN(vocab.scores,
+                          gguf.getFloatArray("tokenizer.ggml.scores"));
     if (vocab.scores.size() < n)
       return error(gguf, "'tokenizer.ggml.scores' has " +
-                             std::to_string(vocab.scores.size()) + " entries for " +
-                             std::to_string(n) + " tokens");
+                             std::to_string(vocab.scores.size()) +
+                             " entries for " + std::to_string(n) + " tokens");
   }
   if (gguf.has("tokenizer.ggml.token_type")) {
-    LLMC_ASSIGN_OR_RETURN(vocab.types, gguf.getIntArray("tokenizer.ggml.token_type"));
+    LLMC_ASSIGN_OR_RETURN(vocab.types,
+                          gguf.getIntArray("tokenizer.ggml.token_type"));
     if (vocab.types.size() < n)
       return error(gguf, "'tokenizer.ggml.token_type' has " +
-                             std::to_string(vocab.types.size()) + " entries for " +
-                             std::to_string(n) + " tokens");
+                             std::to_string(vocab.types.size()) +
+                             " entries for " + std::to_string(n) + " tokens");
   }
   vocab.ids.reserve(n);
   for (size_t id = 0; id < n; ++id) {
@@ -154,7 +183,8 @@ Result<int32_t> specialId(const GGUFFile &gguf, const std::string &key,
   return static_cast<int32_t>(id);
 }
 
-Result<bool> optionalFlag(const GGUFFile &gguf, const std::string &key, bool fallback) {
+Result<bool> optionalFlag(const GGUFFile &gguf, const std::string &key,
+                          bool fallback) {
   if (!gguf.has(key))
     return fallback;
   return gguf.getBool(key);
@@ -201,7 +231,8 @@ Json sentencePieceMerges(const GGUFVocab &vocab) {
       int32_t left = vocab.find(text.substr(0, cut));
       int32_t right = vocab.find(text.substr(cut));
       if (left >= 0 && right >= 0)
-        candidates.push_back({vocab.score(id), static_cast<int32_t>(id), left, right});
+        candidates.push_back(
+            {vocab.score(id), static_cast<int32_t>(id), left, right});
     }
   }
   // Equal scores keep token order (as LlamaConverter does); llama.cpp would
@@ -221,18 +252,21 @@ Json sentencePieceMerges(const GGUFVocab &vocab) {
 }
 
 Result<Json> gpt2Merges(const GGUFFile &gguf, const GGUFVocab &vocab) {
-  LLMC_ASSIGN_OR_RETURN(auto lines, gguf.getStringArray("tokenizer.ggml.merges"));
+  LLMC_ASSIGN_OR_RETURN(auto lines,
+                        gguf.getStringArray("tokenizer.ggml.merges"));
   Json merges = Json::array();
   for (size_t i = 0; i < lines.size(); ++i) {
     const std::string &line = lines[i];
     size_t space = line.find(' ', 1); // as llama.cpp splits them
     if (space == std::string::npos)
       return error(gguf, "merge " + std::to_string(i) + " ('" +
-                             unicode::repairUtf8(line) + "') is not 'left right'");
+                             unicode::repairUtf8(line) +
+                             "') is not 'left right'");
     std::string left = line.substr(0, space), right = line.substr(space + 1);
     // A merge that cannot produce a token never yields one in llama.cpp
     // either; tokenizer.json cannot hold it, so it is dropped.
-    if (vocab.find(left) < 0 || vocab.find(right) < 0 || vocab.find(left + right) < 0)
+    if (vocab.find(left) < 0 || vocab.find(right) < 0 ||
+        vocab.find(left + right) < 0)
       continue;
     merges.push_back({left, right});
   }
@@ -246,7 +280,9 @@ Json templateProcessing(const GGUFVocab &vocab, int32_t bos, bool addBos,
   auto addSpecial = [&](int32_t id) {
     const std::string &text = vocab.tokens[id];
     single.push_back({{"SpecialToken", {{"id", text}, {"type_id", 0}}}});
-    specials[text] = {{"id", text}, {"ids", Json::array({id})}, {"tokens", Json::array({text})}};
+    specials[text] = {{"id", text},
+                      {"ids", Json::array({id})},
+                      {"tokens", Json::array({text})}};
   };
   if (addBos && bos >= 0)
     addSpecial(bos);
@@ -260,7 +296,8 @@ Json templateProcessing(const GGUFVocab &vocab, int32_t bos, bool addBos,
 }
 
 Json replaceStep(const std::string &from, const std::string &to) {
-  return {{"type", "Replace"}, {"pattern", {{"String", from}}}, {"content", to}};
+  return {
+      {"type", "Replace"}, {"pattern", {{"String", from}}}, {"content", to}};
 }
 } // namespace
 
@@ -277,7 +314,8 @@ const char *knownGGUFPreTokenizers() {
 
 Result<std::pair<std::string, std::string>>
 tokenizerJsonFromGGUF(const GGUFFile &gguf) {
-  LLMC_ASSIGN_OR_RETURN(std::string modelName, gguf.getString("tokenizer.ggml.model"));
+  LLMC_ASSIGN_OR_RETURN(std::string modelName,
+                        gguf.getString("tokenizer.ggml.model"));
   bool isLlama = modelName == "llama";
   if (!isLlama && modelName != "gpt2")
     return error(gguf, "unsupported tokenizer.ggml.model '" + modelName +
@@ -296,29 +334,38 @@ tokenizerJsonFromGGUF(const GGUFFile &gguf) {
   LLMC_ASSIGN_OR_RETURN(GGUFVocab vocab, readVocab(gguf));
   size_t n = vocab.tokens.size();
   // llama.cpp's defaults where a key is absent.
-  LLMC_ASSIGN_OR_RETURN(int32_t bos, specialId(gguf, "tokenizer.ggml.bos_token_id",
-                                               isLlama ? 1 : 11, n));
-  LLMC_ASSIGN_OR_RETURN(int32_t eos, specialId(gguf, "tokenizer.ggml.eos_token_id",
-                                               isLlama ? 2 : 11, n));
-  LLMC_ASSIGN_OR_RETURN(int32_t unk, specialId(gguf, "tokenizer.ggml.unknown_token_id",
-                                               isLlama ? 0 : -1, n));
-  LLMC_ASSIGN_OR_RETURN(int32_t pad, specialId(gguf, "tokenizer.ggml.padding_token_id", -1, n));
-  LLMC_ASSIGN_OR_RETURN(bool addBos, optionalFlag(gguf, "tokenizer.ggml.add_bos_token",
-                                                  isLlama || family->addBos));
-  LLMC_ASSIGN_OR_RETURN(bool addEos, optionalFlag(gguf, "tokenizer.ggml.add_eos_token", false));
-  LLMC_ASSIGN_OR_RETURN(bool addSpacePrefix,
-                        optionalFlag(gguf, "tokenizer.ggml.add_space_prefix", isLlama));
+  LLMC_ASSIGN_OR_RETURN(
+      int32_t bos,
+      specialId(gguf, "tokenizer.ggml.bos_token_id", isLlama ? 1 : 11, n));
+  LLMC_ASSIGN_OR_RETURN(
+      int32_t eos,
+      specialId(gguf, "tokenizer.ggml.eos_token_id", isLlama ? 2 : 11, n));
+  LLMC_ASSIGN_OR_RETURN(
+      int32_t unk,
+      specialId(gguf, "tokenizer.ggml.unknown_token_id", isLlama ? 0 : -1, n));
+  LLMC_ASSIGN_OR_RETURN(
+      int32_t pad, specialId(gguf, "tokenizer.ggml.padding_token_id", -1, n));
+  LLMC_ASSIGN_OR_RETURN(bool addBos,
+                        optionalFlag(gguf, "tokenizer.ggml.add_bos_token",
+                                     isLlama || family->addBos));
+  LLMC_ASSIGN_OR_RETURN(
+      bool addEos, optionalFlag(gguf, "tokenizer.ggml.add_eos_token", false));
+  LLMC_ASSIGN_OR_RETURN(
+      bool addSpacePrefix,
+      optionalFlag(gguf, "tokenizer.ggml.add_space_prefix", isLlama));
 
-  Json model = {{"type", "BPE"},
-                {"dropout", nullptr},
-                {"unk_token", unk >= 0 ? Json(vocab.tokens[unk]) : Json(nullptr)},
-                {"continuing_subword_prefix", nullptr},
-                {"end_of_word_suffix", nullptr},
-                {"fuse_unk", isLlama},
-                {"byte_fallback", isLlama},
-                {"ignore_merges", !isLlama && family->ignoreMerges},
-                {"vocab", vocabObject(vocab)}};
-  Json tokenizer = {{"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr}};
+  Json model = {
+      {"type", "BPE"},
+      {"dropout", nullptr},
+      {"unk_token", unk >= 0 ? Json(vocab.tokens[unk]) : Json(nullptr)},
+      {"continuing_subword_prefix", nullptr},
+      {"end_of_word_suffix", nullptr},
+      {"fuse_unk", isLlama},
+      {"byte_fallback", isLlama},
+      {"ignore_merges", !isLlama && family->ignoreMerges},
+      {"vocab", vocabObject(vocab)}};
+  Json tokenizer = {
+      {"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr}};
   tokenizer["added_tokens"] = addedTokens(vocab);
   if (isLlama) {
     model["merges"] = sentencePieceMerges(vocab);
@@ -326,12 +373,15 @@ tokenizerJsonFromGGUF(const GGUFFile &gguf) {
     if (addSpacePrefix)
       normalizers.push_back({{"type", "Prepend"}, {"prepend", kSpace}});
     normalizers.push_back(replaceStep(" ", kSpace));
-    tokenizer["normalizer"] = {{"type", "Sequence"}, {"normalizers", normalizers}};
+    tokenizer["normalizer"] = {{"type", "Sequence"},
+                               {"normalizers", normalizers}};
     tokenizer["pre_tokenizer"] = nullptr;
-    Json decoders = Json::array({replaceStep(kSpace, " "), {{"type", "ByteFallback"}},
+    Json decoders = Json::array({replaceStep(kSpace, " "),
+                                 {{"type", "ByteFallback"}},
                                  {{"type", "Fuse"}}});
     if (addSpacePrefix)
-      decoders.push_back({{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
+      decoders.push_back(
+          {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}});
     tokenizer["decoder"] = {{"type", "Sequence"}, {"decoders", decoders}};
   } else {
     LLMC_ASSIGN_OR_RETURN(model["merges"], gpt2Merges(gguf, vocab));
@@ -346,25 +396,29 @@ tokenizerJsonFromGGUF(const GGUFFile &gguf) {
                      {"trim_offsets", true},
                      {"use_regex", false}});
     tokenizer["normalizer"] = nullptr;
-    tokenizer["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", steps}};
+    tokenizer["pre_tokenizer"] = {{"type", "Sequence"},
+                                  {"pretokenizers", steps}};
     tokenizer["decoder"] = {{"type", "ByteLevel"},
                             {"add_prefix_space", true},
                             {"trim_offsets", true},
                             {"use_regex", true}};
   }
-  tokenizer["post_processor"] = templateProcessing(vocab, bos, addBos, eos, addEos);
+  tokenizer["post_processor"] =
+      templateProcessing(vocab, bos, addBos, eos, addEos);
   tokenizer["model"] = std::move(model);
 
-  Json config = {{"add_bos_token", addBos},
-                 {"add_eos_token", addEos},
-                 {"bos_token", bos >= 0 ? Json(vocab.tokens[bos]) : Json(nullptr)},
-                 {"eos_token", eos >= 0 ? Json(vocab.tokens[eos]) : Json(nullptr)},
-                 {"unk_token", unk >= 0 ? Json(vocab.tokens[unk]) : Json(nullptr)},
-                 {"pad_token", pad >= 0 ? Json(vocab.tokens[pad]) : Json(nullptr)},
-                 {"tokenizer_class", isLlama ? "LlamaTokenizerFast"
-                                             : "PreTrainedTokenizerFast"}};
+  Json config = {
+      {"add_bos_token", addBos},
+      {"add_eos_token", addEos},
+      {"bos_token", bos >= 0 ? Json(vocab.tokens[bos]) : Json(nullptr)},
+      {"eos_token", eos >= 0 ? Json(vocab.tokens[eos]) : Json(nullptr)},
+      {"unk_token", unk >= 0 ? Json(vocab.tokens[unk]) : Json(nullptr)},
+      {"pad_token", pad >= 0 ? Json(vocab.tokens[pad]) : Json(nullptr)},
+      {"tokenizer_class",
+       isLlama ? "LlamaTokenizerFast" : "PreTrainedTokenizerFast"}};
   if (gguf.has("tokenizer.chat_template")) {
-    LLMC_ASSIGN_OR_RETURN(std::string chatTemplate, gguf.getString("tokenizer.chat_template"));
+    LLMC_ASSIGN_OR_RETURN(std::string chatTemplate,
+                          gguf.getString("tokenizer.chat_template"));
     config["chat_template"] = unicode::repairUtf8(chatTemplate);
   }
   try {

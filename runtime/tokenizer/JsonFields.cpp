@@ -1,4 +1,4 @@
-//===- JsonFields.cpp - typed reads of tokenizer.json fields ----------------===//
+//===- JsonFields.cpp - typed reads of tokenizer.json fields --------------===//
 
 #include "runtime/tokenizer/TokenizerParts.h"
 

@@ -1,4 +1,4 @@
-//===- Normalizer.cpp - tokenizer.json "normalizer" -------------------------===//
+//===- Normalizer.cpp - tokenizer.json "normalizer" -----------------------===//
 //
 // Supported: Sequence, Prepend, Replace, Strip, and NFC (accepted and not
 // applied, as llama.cpp does not apply it either: text that is already NFC,
@@ -50,7 +50,8 @@ Result<Normalizer> Normalizer::fromJson(const Json &json) {
 
 Status Normalizer::addStep(const Json &json) {
   if (!json.is_object() || !json.contains("type") || !json["type"].is_string())
-    return Status::error(std::string(kWhat) + ": expected an object with a 'type'");
+    return Status::error(std::string(kWhat) +
+                         ": expected an object with a 'type'");
   std::string type = json["type"].get<std::string>();
   std::string what = std::string(kWhat) + " " + type;
   if (type == "Sequence") {
@@ -75,11 +76,14 @@ Status Normalizer::addStep(const Json &json) {
     step.text = content->get<std::string>();
   } else if (type == "Strip") {
     step.kind = Step::Kind::Strip;
-    LLMC_ASSIGN_OR_RETURN(step.left, optionalBool(json, "strip_left", true, what));
-    LLMC_ASSIGN_OR_RETURN(step.right, optionalBool(json, "strip_right", true, what));
+    LLMC_ASSIGN_OR_RETURN(step.left,
+                          optionalBool(json, "strip_left", true, what));
+    LLMC_ASSIGN_OR_RETURN(step.right,
+                          optionalBool(json, "strip_right", true, what));
   } else {
-    return Status::error(std::string(kWhat) + ": unsupported type '" + type +
-                         "' (llmc supports Sequence, Prepend, Replace, Strip, NFC)");
+    return Status::error(
+        std::string(kWhat) + ": unsupported type '" + type +
+        "' (llmc supports Sequence, Prepend, Replace, Strip, NFC)");
   }
   steps_.push_back(std::move(step));
   return Status::ok();

@@ -1,4 +1,4 @@
-//===- PreTokenizer.cpp - tokenizer.json "pre_tokenizer" --------------------===//
+//===- PreTokenizer.cpp - tokenizer.json "pre_tokenizer" ------------------===//
 //
 // Supported: Sequence, Split (String or Regex patterns, every behavior,
 // invert), ByteLevel (add_prefix_space, use_regex), Metaspace (replacement,
@@ -41,8 +41,8 @@ Result<SplitBehavior> readBehavior(const Json &json, const std::string &what) {
   return Status::error(what + ": unknown behavior '" + name + "'");
 }
 
-Result<std::shared_ptr<const Regex>> compileOrExplain(const std::string &pattern,
-                                                      const std::string &what) {
+Result<std::shared_ptr<const Regex>>
+compileOrExplain(const std::string &pattern, const std::string &what) {
   auto regex = Regex::compile(pattern);
   if (!regex.ok())
     return Status::error(what + ": " + regex.message());
@@ -128,7 +128,8 @@ Result<PreTokenizer> PreTokenizer::fromJson(const Json &json) {
 
 Status PreTokenizer::addStep(const Json &json) {
   if (!json.is_object() || !json.contains("type") || !json["type"].is_string())
-    return Status::error(std::string(kWhat) + ": expected an object with a 'type'");
+    return Status::error(std::string(kWhat) +
+                         ": expected an object with a 'type'");
   std::string type = json["type"].get<std::string>();
   std::string what = std::string(kWhat) + " " + type;
   Step step{};
@@ -145,7 +146,8 @@ Status PreTokenizer::addStep(const Json &json) {
     LLMC_ASSIGN_OR_RETURN(Pattern pattern, readPattern(json, what));
     step.regex = pattern.regex;
     LLMC_ASSIGN_OR_RETURN(step.behavior, readBehavior(json, what));
-    LLMC_ASSIGN_OR_RETURN(step.invert, optionalBool(json, "invert", false, what));
+    LLMC_ASSIGN_OR_RETURN(step.invert,
+                          optionalBool(json, "invert", false, what));
   } else if (type == "ByteLevel") {
     step.kind = Step::Kind::ByteLevel;
     LLMC_ASSIGN_OR_RETURN(step.addPrefixSpace,
@@ -158,15 +160,17 @@ Status PreTokenizer::addStep(const Json &json) {
     byteLevel_ = true;
   } else if (type == "Metaspace") {
     step.kind = Step::Kind::Metaspace;
-    LLMC_ASSIGN_OR_RETURN(step.replacement,
-                          optionalString(json, "replacement", "\xE2\x96\x81", what));
+    LLMC_ASSIGN_OR_RETURN(
+        step.replacement,
+        optionalString(json, "replacement", "\xE2\x96\x81", what));
     if (step.replacement.empty())
       return Status::error(what + ": 'replacement' is empty");
     LLMC_ASSIGN_OR_RETURN(bool addPrefixSpace,
                           optionalBool(json, "add_prefix_space", true, what));
     LLMC_ASSIGN_OR_RETURN(std::string scheme,
                           optionalString(json, "prepend_scheme",
-                                         addPrefixSpace ? "always" : "never", what));
+                                         addPrefixSpace ? "always" : "never",
+                                         what));
     if (scheme == "always")
       step.prepend = Step::Prepend::Always;
     else if (scheme == "first")
@@ -177,20 +181,21 @@ Status PreTokenizer::addStep(const Json &json) {
       return Status::error(what + ": unknown prepend_scheme '" + scheme + "'");
     LLMC_ASSIGN_OR_RETURN(step.split, optionalBool(json, "split", true, what));
     if (step.split) {
-      LLMC_ASSIGN_OR_RETURN(step.regex,
-                            compileOrExplain(Regex::quote(step.replacement), what));
+      LLMC_ASSIGN_OR_RETURN(
+          step.regex, compileOrExplain(Regex::quote(step.replacement), what));
     }
   } else if (type == "Digits") {
     step.kind = Step::Kind::Split;
     LLMC_ASSIGN_OR_RETURN(bool individual,
                           optionalBool(json, "individual_digits", false, what));
-    LLMC_ASSIGN_OR_RETURN(step.regex,
-                          compileOrExplain(individual ? "\\p{N}" : "\\p{N}+", what));
+    LLMC_ASSIGN_OR_RETURN(
+        step.regex, compileOrExplain(individual ? "\\p{N}" : "\\p{N}+", what));
   } else if (type == "Whitespace") {
     step.kind = Step::Kind::Split;
     step.behavior = SplitBehavior::Removed;
     step.invert = true;
-    LLMC_ASSIGN_OR_RETURN(step.regex, compileOrExplain("\\w+|[^\\w\\s]+", what));
+    LLMC_ASSIGN_OR_RETURN(step.regex,
+                          compileOrExplain("\\w+|[^\\w\\s]+", what));
   } else if (type == "WhitespaceSplit") {
     step.kind = Step::Kind::Split;
     step.behavior = SplitBehavior::Removed;
@@ -210,7 +215,8 @@ Status PreTokenizer::addStep(const Json &json) {
   return Status::ok();
 }
 
-void PreTokenizer::applyStep(const Step &step, std::vector<Piece> &pieces) const {
+void PreTokenizer::applyStep(const Step &step,
+                             std::vector<Piece> &pieces) const {
   std::vector<Piece> out;
   out.reserve(pieces.size());
   for (Piece &piece : pieces) {
@@ -240,11 +246,13 @@ void PreTokenizer::applyStep(const Step &step, std::vector<Piece> &pieces) const
       std::string text = space.replaceAll(piece.text, step.replacement);
       bool prepend = step.prepend == Step::Prepend::Always ||
                      (step.prepend == Step::Prepend::First && piece.atStart);
-      if (prepend && text.compare(0, step.replacement.size(), step.replacement) != 0)
+      if (prepend &&
+          text.compare(0, step.replacement.size(), step.replacement) != 0)
         text.insert(0, step.replacement);
       Piece replaced{std::move(text), piece.atStart};
       if (step.split)
-        splitPiece(replaced, *step.regex, SplitBehavior::MergedWithNext, false, out);
+        splitPiece(replaced, *step.regex, SplitBehavior::MergedWithNext, false,
+                   out);
       else if (!replaced.text.empty())
         out.push_back(std::move(replaced));
       break;

@@ -1,4 +1,4 @@
-//===- Regex.cpp - PCRE2 patterns for pre-tokenizers and normalizers --------===//
+//===- Regex.cpp - PCRE2 patterns for pre-tokenizers and normalizers ------===//
 
 #include "runtime/tokenizer/Regex.h"
 
@@ -21,12 +21,13 @@ struct MatchData {
 };
 } // namespace
 
-Result<std::shared_ptr<const Regex>> Regex::compile(const std::string &pattern) {
+Result<std::shared_ptr<const Regex>>
+Regex::compile(const std::string &pattern) {
   int errorCode = 0;
   PCRE2_SIZE errorOffset = 0;
-  pcre2_code *code =
-      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                    PCRE2_UTF | PCRE2_UCP, &errorCode, &errorOffset, nullptr);
+  pcre2_code *code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()),
+                                   pattern.size(), PCRE2_UTF | PCRE2_UCP,
+                                   &errorCode, &errorOffset, nullptr);
   if (!code) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(errorCode, message, sizeof(message));
@@ -45,7 +46,8 @@ Result<std::shared_ptr<const Regex>> Regex::compile(const std::string &pattern) 
 std::string Regex::quote(std::string_view literal) {
   std::string out;
   for (char c : literal) {
-    if (std::string_view("\\^$.|?*+()[]{}-/#").find(c) != std::string_view::npos)
+    if (std::string_view("\\^$.|?*+()[]{}-/#").find(c) !=
+        std::string_view::npos)
       out.push_back('\\');
     out.push_back(c);
   }

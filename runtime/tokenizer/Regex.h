@@ -1,4 +1,4 @@
-//===- Regex.h - PCRE2 patterns for pre-tokenizers and normalizers ----------===//
+//===- Regex.h - PCRE2 patterns for pre-tokenizers and normalizers --------===//
 //
 // tokenizer.json patterns are Oniguruma/Rust regexes with Unicode classes
 // (\p{L}, \p{N}, \s); PCRE2 in UTF + UCP mode reads them with the same
@@ -21,7 +21,8 @@ namespace llmc {
 class Regex {
 public:
   /// Compiles `pattern`; an error names the problem and its offset.
-  static Result<std::shared_ptr<const Regex>> compile(const std::string &pattern);
+  static Result<std::shared_ptr<const Regex>>
+  compile(const std::string &pattern);
   /// Escapes `literal` so that it matches itself.
   static std::string quote(std::string_view literal);
   ~Regex();

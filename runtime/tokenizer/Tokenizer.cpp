@@ -1,4 +1,4 @@
-//===- Tokenizer.cpp - text to token ids and back, from tokenizer.json ------===//
+//===- Tokenizer.cpp - text to token ids and back, from tokenizer.json ----===//
 //
 // encode: repair UTF-8 -> split on added tokens (raw text) -> normalize each
 // piece -> split on added tokens (normalized text) -> pre-tokenize -> BPE,
@@ -32,6 +32,8 @@ namespace {
 struct AddedToken {
   int32_t id = -1;
   std::string content;
+  std::string
+      pattern; // what is matched: the content, normalized if `normalized`
   bool special = false;
   bool lstrip = false, rstrip = false;
   bool normalized = false;
@@ -42,8 +44,8 @@ struct AddedToken {
 struct AddedTokenMatcher {
   std::array<std::vector<const AddedToken *>, 256> byFirstByte;
   bool empty = true;
-  void add(const AddedToken *token, const std::string &content) {
-    byFirstByte[static_cast<uint8_t>(content[0])].push_back(token);
+  void add(const AddedToken *token) {
+    byFirstByte[static_cast<uint8_t>(token->pattern[0])].push_back(token);
     empty = false;
   }
 };
@@ -56,10 +58,19 @@ struct Segment {
 };
 
 const char *kEndOfGenerationTexts[] = {
-    "<|eot_id|>",     "<|eom_id|>",    "<|im_end|>", "<|end_of_text|>",
-    "<|endoftext|>",  "<|end|>",       "<end_of_turn>", "<|return|>",
-    "<|EOT|>",        "<EOT>",         "<|end_of_turn|>",
-    "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<|im_end|>",
+    "<|end_of_text|>",
+    "<|endoftext|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|return|>",
+    "<|EOT|>",
+    "<EOT>",
+    "<|end_of_turn|>",
+    "<\xEF\xBD\x9C"
+    "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
 };
 
 size_t previousCharStart(const std::string &text, size_t pos) {
@@ -69,18 +80,20 @@ size_t previousCharStart(const std::string &text, size_t pos) {
   return pos;
 }
 
-bool whitespaceAt(const std::string &text, size_t pos, size_t *length = nullptr) {
+bool whitespaceAt(const std::string &text, size_t pos,
+                  size_t *length = nullptr) {
   unicode::DecodedChar c = unicode::decodeChar(text, pos);
   if (length)
     *length = c.length;
   return c.valid && unicode::isWhitespace(c.codePoint);
 }
 
-/// Rust's char::is_alphanumeric or '_', which single_word tokens must not touch.
+/// Rust's char::is_alphanumeric or '_', which single_word tokens must not
+/// touch.
 bool isWordChar(uint32_t cp) {
   static const auto regex = Regex::compile("^[\\p{Alphabetic}\\p{N}_]$");
-  if (!regex.ok())
-    return cp < 0x80 ? (std::isalnum(static_cast<int>(cp)) || cp == '_') : cp > 0x7F;
+  if (!regex.ok()) // a PCRE2 without binary properties: ASCII is exact
+    return cp == '_' || cp >= 0x80 || std::isalnum(static_cast<int>(cp));
   std::string text;
   unicode::appendUtf8(text, cp);
   bool matched = false;
@@ -90,7 +103,8 @@ bool isWordChar(uint32_t cp) {
 
 bool singleWordBoundaries(const std::string &text, size_t begin, size_t end) {
   if (begin > 0) {
-    unicode::DecodedChar c = unicode::decodeChar(text, previousCharStart(text, begin));
+    unicode::DecodedChar c =
+        unicode::decodeChar(text, previousCharStart(text, begin));
     if (c.valid && isWordChar(c.codePoint))
       return false;
   }
@@ -114,11 +128,13 @@ void splitOnAddedTokens(const std::string &text, bool atStart,
   size_t previousEnd = 0;
   for (size_t pos = 0; pos < text.size();) {
     const AddedToken *hit = nullptr;
-    for (const AddedToken *token : matcher.byFirstByte[static_cast<uint8_t>(text[pos])]) {
-      const std::string &content = token->content;
-      if (text.compare(pos, content.size(), content) != 0)
+    for (const AddedToken *token :
+         matcher.byFirstByte[static_cast<uint8_t>(text[pos])]) {
+      const std::string &pattern = token->pattern;
+      if (text.compare(pos, pattern.size(), pattern) != 0)
         continue;
-      if (token->singleWord && !singleWordBoundaries(text, pos, pos + content.size()))
+      if (token->singleWord &&
+          !singleWordBoundaries(text, pos, pos + pattern.size()))
         continue;
       hit = token;
       break;
@@ -127,9 +143,10 @@ void splitOnAddedTokens(const std::string &text, bool atStart,
       ++pos;
       continue;
     }
-    size_t begin = pos, end = pos + hit->content.size();
+    size_t begin = pos, end = pos + hit->pattern.size();
     if (hit->lstrip)
-      while (begin > previousEnd && whitespaceAt(text, previousCharStart(text, begin)))
+      while (begin > previousEnd &&
+             whitespaceAt(text, previousCharStart(text, begin)))
         begin = previousCharStart(text, begin);
     size_t length = 0;
     if (hit->rstrip)
@@ -145,7 +162,8 @@ void splitOnAddedTokens(const std::string &text, bool atStart,
     out.push_back({text.substr(previousEnd), -1, atStart && previousEnd == 0});
 }
 
-/// A token written as "<s>" or {"content": "<s>", ...} in tokenizer_config.json.
+/// A token written as "<s>" or {"content": "<s>", ...} in
+/// tokenizer_config.json.
 Result<std::string> configToken(const Json &config, const char *key,
                                 const std::string &where) {
   auto it = config.find(key);
@@ -158,8 +176,9 @@ Result<std::string> configToken(const Json &config, const char *key,
     if (content != it->end() && content->is_string())
       return content->get<std::string>();
   }
-  return Status::error(where + ": '" + key +
-                       "' must be a string or an object with a 'content' string");
+  return Status::error(
+      where + ": '" + key +
+      "' must be a string or an object with a 'content' string");
 }
 
 } // namespace
@@ -174,8 +193,8 @@ struct Tokenizer::Impl {
   // [raw text | normalized text][all added tokens | only non-special ones]
   AddedTokenMatcher matchers[2][2];
   std::vector<std::string> idToText;
-  std::vector<uint8_t> special;          // per id
-  std::vector<uint8_t> endOfGeneration;  // per id
+  std::vector<uint8_t> special;         // per id
+  std::vector<uint8_t> endOfGeneration; // per id
   bool hasTemplate = false;
   std::vector<int32_t> prefixIds, suffixIds;
   int32_t bos = -1, eos = -1;
@@ -188,7 +207,8 @@ struct Tokenizer::Impl {
   int32_t findToken(const std::string &text) const;
   Status readAddedTokens(const Json &json);
   Status readPostProcessor(const Json &json);
-  Status readConfig(const std::string &configText, const std::string &configName);
+  Status readConfig(const std::string &configText,
+                    const std::string &configName);
   Status buildIdTables();
   void encodeText(const Segment &segment, bool parseSpecial,
                   std::vector<int32_t> &ids) const;
@@ -213,7 +233,8 @@ Status Tokenizer::Impl::readAddedTokens(const Json &json) {
       return error(what + " is not an object");
     AddedToken token;
     auto id = entry.find("id");
-    if (id == entry.end() || !id->is_number_integer() || id->get<int64_t>() < 0 ||
+    if (id == entry.end() || !id->is_number_integer() ||
+        id->get<int64_t>() < 0 ||
         id->get<int64_t>() > std::numeric_limits<int32_t>::max())
       return error(what + ": 'id' must be a non-negative 32-bit integer");
     token.id = static_cast<int32_t>(id->get<int64_t>());
@@ -299,8 +320,10 @@ Status Tokenizer::Impl::readPostProcessor(const Json &json) {
       return error(what + ": each item of 'single' must be a Sequence or a "
                           "SpecialToken with an 'id'");
     std::string key = (*special)["id"].get<std::string>();
-    if (specials == json.end() || !specials->is_object() || !specials->contains(key))
-      return error(what + ": special token '" + key + "' is not in 'special_tokens'");
+    if (specials == json.end() || !specials->is_object() ||
+        !specials->contains(key))
+      return error(what + ": special token '" + key +
+                   "' is not in 'special_tokens'");
     const Json &entry = (*specials)[key];
     auto ids = entry.is_object() ? entry.find("ids") : entry.end();
     if (!entry.is_object() || ids == entry.end() || !ids->is_array())
@@ -309,7 +332,8 @@ Status Tokenizer::Impl::readPostProcessor(const Json &json) {
       if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
           id.get<int64_t>() > std::numeric_limits<int32_t>::max())
         return error(what + ": special token '" + key + "' has an invalid id");
-      (sawSequence ? suffixIds : prefixIds).push_back(static_cast<int32_t>(id.get<int64_t>()));
+      (sawSequence ? suffixIds : prefixIds)
+          .push_back(static_cast<int32_t>(id.get<int64_t>()));
     }
   }
   if (!sawSequence)
@@ -323,9 +347,12 @@ Status Tokenizer::Impl::readConfig(const std::string &configText,
     Json config = Json::parse(configText, nullptr, false);
     if (config.is_discarded() || !config.is_object())
       return Status::error(configName + ": not a JSON object");
-    LLMC_ASSIGN_OR_RETURN(bosText, configToken(config, "bos_token", configName));
-    LLMC_ASSIGN_OR_RETURN(eosText, configToken(config, "eos_token", configName));
-    auto addBos = tokenizer::optionalBool(config, "add_bos_token", false, configName);
+    LLMC_ASSIGN_OR_RETURN(bosText,
+                          configToken(config, "bos_token", configName));
+    LLMC_ASSIGN_OR_RETURN(eosText,
+                          configToken(config, "eos_token", configName));
+    auto addBos =
+        tokenizer::optionalBool(config, "add_bos_token", false, configName);
     if (!addBos.ok())
       return addBos.status();
     if (config.contains("add_bos_token") && !config["add_bos_token"].is_null())
@@ -340,8 +367,9 @@ Status Tokenizer::Impl::readConfig(const std::string &configText,
       for (const Json &entry : *chat) {
         if (!entry.is_object() || !entry.contains("template") ||
             !entry["template"].is_string())
-          return Status::error(configName + ": 'chat_template' entries must have "
-                                            "a 'template' string");
+          return Status::error(configName +
+                               ": 'chat_template' entries must have "
+                               "a 'template' string");
         bool isDefault = entry.contains("name") && entry["name"] == "default";
         if (chatTemplate.empty() || isDefault)
           chatTemplate = entry["template"].get<std::string>();
@@ -354,8 +382,9 @@ Status Tokenizer::Impl::readConfig(const std::string &configText,
   } else {
     addBosDefault = hasTemplate && !prefixIds.empty();
   }
-  bos = bosText.empty() ? (hasTemplate && !prefixIds.empty() ? prefixIds[0] : -1)
-                        : findToken(bosText);
+  bos = bosText.empty()
+            ? (hasTemplate && !prefixIds.empty() ? prefixIds[0] : -1)
+            : findToken(bosText);
   eos = eosText.empty() ? -1 : findToken(eosText);
   return Status::ok();
 }
@@ -389,10 +418,12 @@ Status Tokenizer::Impl::buildIdTables() {
   }
   for (int32_t id : prefixIds)
     if (id < 0 || static_cast<size_t>(id) >= size)
-      return error("post_processor: token id " + std::to_string(id) + " is not in the vocab");
+      return error("post_processor: token id " + std::to_string(id) +
+                   " is not in the vocab");
   for (int32_t id : suffixIds)
     if (id < 0 || static_cast<size_t>(id) >= size)
-      return error("post_processor: token id " + std::to_string(id) + " is not in the vocab");
+      return error("post_processor: token id " + std::to_string(id) +
+                   " is not in the vocab");
 
   // Normalized added tokens are matched in normalized text, so their
   // content is normalized too.
@@ -400,24 +431,23 @@ Status Tokenizer::Impl::buildIdTables() {
     for (int plainOnly = 0; plainOnly < 2; ++plainOnly)
       matchers[normalizedPass][plainOnly] = AddedTokenMatcher();
   for (AddedToken &token : added) {
-    if (token.normalized) {
-      std::string content = normalizer.apply(token.content);
-      if (!content.empty())
-        token.content = content;
-    }
+    token.pattern =
+        token.normalized ? normalizer.apply(token.content) : token.content;
+    if (token.pattern.empty())
+      token.pattern = token.content;
   }
   for (const AddedToken &token : added) {
     int pass = token.normalized ? 1 : 0;
-    matchers[pass][0].add(&token, token.content);
+    matchers[pass][0].add(&token);
     if (!token.special)
-      matchers[pass][1].add(&token, token.content);
+      matchers[pass][1].add(&token);
   }
   for (auto &byPass : matchers)
     for (AddedTokenMatcher &matcher : byPass)
       for (auto &candidates : matcher.byFirstByte)
         std::stable_sort(candidates.begin(), candidates.end(),
                          [](const AddedToken *a, const AddedToken *b) {
-                           return a->content.size() > b->content.size();
+                           return a->pattern.size() > b->pattern.size();
                          });
   return Status::ok();
 }
@@ -457,7 +487,8 @@ buildImpl(const std::string &tokenizerJson, const std::string &configText,
     impl->normalizer = normalizer.take();
   }
   {
-    auto preTokenizer = tokenizer::PreTokenizer::fromJson(field("pre_tokenizer"));
+    auto preTokenizer =
+        tokenizer::PreTokenizer::fromJson(field("pre_tokenizer"));
     if (!preTokenizer.ok())
       return withName(preTokenizer.status());
     impl->preTokenizer = preTokenizer.take();
@@ -490,7 +521,8 @@ Tokenizer::load(const std::string &tokenizerJson, const std::string &configText,
   } catch (const std::exception &e) {
     return Status::error(name + ": " + e.what());
   } catch (...) {
-    return Status::error(name + ": unexpected error while reading the tokenizer");
+    return Status::error(name +
+                         ": unexpected error while reading the tokenizer");
   }
 }
 
@@ -499,7 +531,7 @@ Tokenizer::fromJson(const std::string &tokenizerJson,
                     const std::string &tokenizerConfigJson,
                     const std::string &name) {
   return load(tokenizerJson, tokenizerConfigJson, name,
-                       name + " (tokenizer_config.json)");
+              name + " (tokenizer_config.json)");
 }
 
 Result<std::unique_ptr<Tokenizer>>
@@ -537,7 +569,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool addBos,
   std::string clean = unicode::isValidUtf8(text) ? std::string(text)
                                                  : unicode::repairUtf8(text);
   std::vector<Segment> segments;
-  splitOnAddedTokens(clean, true, impl_->matchers[0][parseSpecial ? 0 : 1], segments);
+  splitOnAddedTokens(clean, true, impl_->matchers[0][parseSpecial ? 0 : 1],
+                     segments);
   std::vector<int32_t> ids;
   if (addBos) {
     if (impl_->hasTemplate)
@@ -583,7 +616,9 @@ bool Tokenizer::isSpecial(int32_t id) const {
   return id >= 0 && id < vocabSize() && impl_->special[id];
 }
 
-const std::string &Tokenizer::chatTemplate() const { return impl_->chatTemplate; }
+const std::string &Tokenizer::chatTemplate() const {
+  return impl_->chatTemplate;
+}
 
 std::string Tokenizer::bosToken() const {
   return impl_->bosText.empty() ? tokenText(impl_->bos) : impl_->bosText;
@@ -645,8 +680,10 @@ std::string StreamingDecoder::take(bool all) {
       stripLeft_ = 0;
     }
   }
-  size_t ready = all ? pending_.size() : unicode::completePrefixLength(pending_);
-  std::string out = unicode::repairUtf8(std::string_view(pending_).substr(0, ready));
+  size_t ready =
+      all ? pending_.size() : unicode::completePrefixLength(pending_);
+  std::string out =
+      unicode::repairUtf8(std::string_view(pending_).substr(0, ready));
   pending_.erase(0, ready);
   return out;
 }

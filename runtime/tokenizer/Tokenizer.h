@@ -1,4 +1,4 @@
-//===- Tokenizer.h - text to token ids and back, from tokenizer.json --------===//
+//===- Tokenizer.h - text to token ids and back, from tokenizer.json ------===//
 //
 // llmc's runtime reads Hugging Face `tokenizers` files (tokenizer.json, plus
 // tokenizer_config.json for BOS/EOS and the chat template) and nothing else;
@@ -103,7 +103,8 @@ private:
 /// concatenation of all outputs equals Tokenizer::decode of the same ids.
 class StreamingDecoder {
 public:
-  explicit StreamingDecoder(const Tokenizer &tokenizer, bool skipSpecial = false);
+  explicit StreamingDecoder(const Tokenizer &tokenizer,
+                            bool skipSpecial = false);
   std::string push(int32_t id);
   std::string flush();
 
@@ -116,11 +117,12 @@ private:
   std::string pending_;
 };
 
-/// Converts GGUF tokenizer metadata ("tokenizer.ggml.*", "tokenizer.chat_template")
-/// into equivalent tokenizer.json and tokenizer_config.json texts.
-/// `tokenizer.ggml.model` "llama" becomes SentencePiece-style BPE whose merges
-/// reproduce SentencePiece's score-ordered merging; "gpt2" becomes byte-level
-/// BPE with the pre-tokenizer regexes that `tokenizer.ggml.pre` names.
+/// Converts GGUF tokenizer metadata ("tokenizer.ggml.*",
+/// "tokenizer.chat_template") into equivalent tokenizer.json and
+/// tokenizer_config.json texts. `tokenizer.ggml.model` "llama" becomes
+/// SentencePiece-style BPE whose merges reproduce SentencePiece's score-ordered
+/// merging; "gpt2" becomes byte-level BPE with the pre-tokenizer regexes that
+/// `tokenizer.ggml.pre` names.
 Result<std::pair<std::string, std::string>>
 tokenizerJsonFromGGUF(const GGUFFile &gguf);
 

@@ -1,4 +1,4 @@
-//===- TokenizerParts.h - the stages of a Hugging Face tokenizer ------------===//
+//===- TokenizerParts.h - the stages of a Hugging Face tokenizer ----------===//
 //
 // A tokenizer.json describes a pipeline; llmc builds one object per stage:
 //   added tokens -> Normalizer -> PreTokenizer -> BPEModel -> (ids)
@@ -66,9 +66,9 @@ public:
 private:
   struct Step {
     enum class Kind { Prepend, Replace, Strip } kind;
-    std::string text;                   // Prepend: prefix; Replace: content
-    Pattern pattern;                    // Replace
-    bool left = false, right = false;   // Strip
+    std::string text;                 // Prepend: prefix; Replace: content
+    Pattern pattern;                  // Replace
+    bool left = false, right = false; // Strip
   };
   Status addStep(const Json &json);
   std::vector<Step> steps_;
@@ -80,7 +80,13 @@ private:
 
 /// How a split treats the matches of its pattern (tokenizers'
 /// SplitDelimiterBehavior).
-enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
+enum class SplitBehavior {
+  Removed,
+  Isolated,
+  MergedWithPrevious,
+  MergedWithNext,
+  Contiguous
+};
 
 class PreTokenizer {
 public:
@@ -95,10 +101,10 @@ private:
     std::shared_ptr<const Regex> regex; // Split; ByteLevel with use_regex
     SplitBehavior behavior = SplitBehavior::Isolated;
     bool invert = false;
-    bool addPrefixSpace = false;        // ByteLevel
-    std::string replacement;            // Metaspace
+    bool addPrefixSpace = false; // ByteLevel
+    std::string replacement;     // Metaspace
     enum class Prepend { Always, First, Never } prepend = Prepend::Always;
-    bool split = true;                  // Metaspace
+    bool split = true; // Metaspace
   };
   Status addStep(const Json &json);
   void applyStep(const Step &step, std::vector<Piece> &pieces) const;
@@ -125,7 +131,9 @@ public:
     auto it = vocab_.find(token);
     return it == vocab_.end() ? -1 : it->second;
   }
-  const std::unordered_map<std::string, int32_t> &vocab() const { return vocab_; }
+  const std::unordered_map<std::string, int32_t> &vocab() const {
+    return vocab_;
+  }
   int32_t maxId() const { return maxId_; }
   bool byteFallback() const { return byteFallback_; }
 
@@ -157,7 +165,8 @@ private:
 
 class Decoder {
 public:
-  /// `json` may be null: tokens are then joined with spaces, as tokenizers does.
+  /// `json` may be null: tokens are then joined with spaces, as tokenizers
+  /// does.
   static Result<Decoder> fromJson(const Json &json);
 
   /// The bytes one token contributes (possibly an incomplete UTF-8 sequence).

@@ -1,4 +1,4 @@
-//===- Unicode.cpp - UTF-8 and byte-level helpers for the tokenizers --------===//
+//===- Unicode.cpp - UTF-8 and byte-level helpers for the tokenizers ------===//
 
 #include "runtime/tokenizer/Unicode.h"
 
@@ -119,8 +119,15 @@ bool isWhitespace(uint32_t cp) {
   if (cp >= 0x09 && cp <= 0x0D)
     return true;
   switch (cp) {
-  case 0x20: case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029:
-  case 0x202F: case 0x205F: case 0x3000:
+  case 0x20:
+  case 0x85:
+  case 0xA0:
+  case 0x1680:
+  case 0x2028:
+  case 0x2029:
+  case 0x202F:
+  case 0x205F:
+  case 0x3000:
     return true;
   default:
     return cp >= 0x2000 && cp <= 0x200A;
@@ -132,7 +139,8 @@ namespace {
 /// other 68 bytes to U+0100.. in byte order.
 struct ByteLevelTables {
   std::array<uint32_t, 256> toCodePoint{};
-  std::array<int16_t, 324> toByte{}; // every code point of the alphabet is < 324
+  std::array<int16_t, 324>
+      toByte{}; // every code point of the alphabet is < 324
   ByteLevelTables() {
     toByte.fill(-1);
     uint32_t next = 256;

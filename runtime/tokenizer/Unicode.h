@@ -1,4 +1,4 @@
-//===- Unicode.h - UTF-8 and byte-level helpers for the tokenizers ----------===//
+//===- Unicode.h - UTF-8 and byte-level helpers for the tokenizers --------===//
 //
 // The tokenizers see arbitrary bytes from users and files. Ill-formed UTF-8 is
 // repaired the way Unicode recommends ("maximal subparts", chapter 3.9), which
@@ -22,8 +22,8 @@ constexpr uint32_t kReplacementCharacter = 0xFFFD;
 /// Outcome of reading one character at a position.
 struct DecodedChar {
   uint32_t codePoint = kReplacementCharacter;
-  size_t length = 1;     // bytes consumed (always >= 1)
-  bool valid = false;    // false: `length` bytes form one maximal subpart
+  size_t length = 1;      // bytes consumed (always >= 1)
+  bool valid = false;     // false: `length` bytes form one maximal subpart
   bool truncated = false; // invalid only because the text ended too early
 };
 

@@ -12,11 +12,12 @@ The corpus has one string per line (see Inputs/corpus.txt for the escapes;
 \\xNN is a raw byte, which is how invalid UTF-8 is written). Each string is
 written to its own file, byte for byte, without a trailing newline.
 
---joined SEP tokenizes all strings at once, joined by SEP (a special token's
-text, so pass --special in --flags): with special tokens parsed, llama.cpp
-and llmc tokenize the text between two special tokens on its own (for
-SentencePiece models each piece gets its own leading "▁", as at the start of
-a text), so one run checks every string without starting node per string.
+--joined SEP tokenizes all strings at once, joined by SEP (written with the
+corpus escapes). With a special token's text as SEP and --special in --flags,
+llama.cpp and llmc tokenize the text between two special tokens on its own
+(for SentencePiece models each piece gets its own leading "\u2581", as at the
+start of a text), so one run checks every string as if alone, without
+starting node once per string.
 
 Prints one summary line, "compared N strings: all equal" or the mismatches,
 and exits non-zero on any mismatch or failure.
@@ -90,7 +91,7 @@ def main():
     strings = read_corpus(args.corpus)
     os.makedirs(args.work, exist_ok=True)
     if args.joined:
-        texts = [args.joined.encode("utf-8").join(strings)]
+        texts = [decode_line(args.joined).join(strings)]
     else:
         texts = strings
 

@@ -1,4 +1,4 @@
-//===- TokenizerGGUFTest.cpp - GGUF tokenizer metadata to tokenizer.json ----===//
+//===- TokenizerGGUFTest.cpp - GGUF tokenizer metadata to tokenizer.json --===//
 //
 // Small GGUF files (metadata only) written in memory, converted with
 // tokenizerJsonFromGGUF and loaded as tokenizers.
@@ -40,19 +40,22 @@ public:
     kv_.push_back(value ? 1 : 0);
     return *this;
   }
-  GGUFBuilder &strings(const std::string &key, const std::vector<std::string> &values) {
+  GGUFBuilder &strings(const std::string &key,
+                       const std::vector<std::string> &values) {
     arrayHeader(key, 8, values.size());
     for (const std::string &v : values)
       str(v);
     return *this;
   }
-  GGUFBuilder &floats(const std::string &key, const std::vector<float> &values) {
+  GGUFBuilder &floats(const std::string &key,
+                      const std::vector<float> &values) {
     arrayHeader(key, 6, values.size());
     for (float v : values)
       raw(v);
     return *this;
   }
-  GGUFBuilder &ints(const std::string &key, const std::vector<int32_t> &values) {
+  GGUFBuilder &ints(const std::string &key,
+                    const std::vector<int32_t> &values) {
     arrayHeader(key, 5, values.size());
     for (int32_t v : values)
       raw(v);
@@ -68,7 +71,8 @@ public:
     bytes_ += kv_;
     bytes_.resize((bytes_.size() + 31) / 32 * 32, '\0');
     auto file = llmc::MappedFile::fromMemory(
-        "test.gguf", reinterpret_cast<const uint8_t *>(bytes_.data()), bytes_.size());
+        "test.gguf", reinterpret_cast<const uint8_t *>(bytes_.data()),
+        bytes_.size());
     auto gguf = GGUFFile::parse(file);
     EXPECT_TRUE(gguf.ok()) << gguf.message();
     return gguf.ok() ? gguf.take() : nullptr;
@@ -133,7 +137,7 @@ struct LlamaVocab {
     for (const char *piece : {"a", "b", "c", "h", "i", "l", "o"})
       add(piece, score--, 1);
     add(kSpace, -1.5f, 1);
-    add("ab", -20, 1);    // an earlier id than "bc" but a lower score
+    add("ab", -20, 1); // an earlier id than "bc" but a lower score
     add("bc", -10, 1);
     add(kSpace + "a", -30, 1);
     add("hi", -7, 1);
@@ -161,13 +165,15 @@ struct GPT2Vocab {
   std::vector<std::string> merges;
   std::vector<int32_t> types;
   static std::string byteChar(int byte) {
-    bool printable = (byte >= 0x21 && byte <= 0x7E) || (byte >= 0xA1 && byte <= 0xAC) ||
+    bool printable = (byte >= 0x21 && byte <= 0x7E) ||
+                     (byte >= 0xA1 && byte <= 0xAC) ||
                      (byte >= 0xAE && byte <= 0xFF);
     int cp = byte;
     if (!printable) {
       cp = 256;
       for (int b = 0; b < byte; ++b)
-        if (!((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF)))
+        if (!((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) ||
+              (b >= 0xAE && b <= 0xFF)))
           ++cp;
     }
     std::string out;
@@ -224,8 +230,8 @@ std::unique_ptr<Tokenizer> convert(const GGUFFile &gguf) {
   EXPECT_TRUE(converted.ok()) << converted.message();
   if (!converted.ok())
     return nullptr;
-  auto tokenizer =
-      Tokenizer::fromJson(converted->first, converted->second, "converted.json");
+  auto tokenizer = Tokenizer::fromJson(converted->first, converted->second,
+                                       "converted.json");
   EXPECT_TRUE(tokenizer.ok()) << tokenizer.message();
   return tokenizer.ok() ? tokenizer.take() : nullptr;
 }
@@ -235,9 +241,12 @@ void expectConversionError(GGUFBuilder &builder, const std::string &expected) {
   ASSERT_TRUE(gguf);
   auto converted = llmc::tokenizerJsonFromGGUF(*gguf);
   ASSERT_FALSE(converted.ok()) << "accepted; expected: " << expected;
-  EXPECT_NE(converted.message().find(expected), std::string::npos) << converted.message();
-  EXPECT_EQ(converted.message().rfind("test.gguf: ", 0), 0u) << converted.message();
-  EXPECT_EQ(converted.message().find('\n'), std::string::npos) << converted.message();
+  EXPECT_NE(converted.message().find(expected), std::string::npos)
+      << converted.message();
+  EXPECT_EQ(converted.message().rfind("test.gguf: ", 0), 0u)
+      << converted.message();
+  EXPECT_EQ(converted.message().find('\n'), std::string::npos)
+      << converted.message();
 }
 
 } // namespace
@@ -254,11 +263,14 @@ TEST(TokenizerGGUF, LlamaMergesFollowScoresNotIds) {
   // "▁a" (-30); ranking merges by id would have merged "ab" first.
   EXPECT_EQ(t->encode("abc", false, false),
             (std::vector<int32_t>{vocab.id(kSpace + "a"), vocab.id("bc")}));
-  EXPECT_EQ(t->encode("hi", true, false), (std::vector<int32_t>{1, vocab.id(kSpace + "hi")}));
+  EXPECT_EQ(t->encode("hi", true, false),
+            (std::vector<int32_t>{1, vocab.id(kSpace + "hi")}));
   // "é" is not a piece: byte fallback.
   EXPECT_EQ(t->encode("\xC3\xA9", false, false),
-            (std::vector<int32_t>{vocab.id(kSpace), vocab.id("<0xC3>"), vocab.id("<0xA9>")}));
-  EXPECT_EQ(t->decode(t->encode("hi abc \xC3\xA9", false, false)), "hi abc \xC3\xA9");
+            (std::vector<int32_t>{vocab.id(kSpace), vocab.id("<0xC3>"),
+                                  vocab.id("<0xA9>")}));
+  EXPECT_EQ(t->decode(t->encode("hi abc \xC3\xA9", false, false)),
+            "hi abc \xC3\xA9");
   EXPECT_TRUE(t->addBosByDefault()); // llama.cpp's default for "llama"
   EXPECT_EQ(t->bosId(), 1);
   EXPECT_EQ(t->eosId(), 2);
@@ -279,7 +291,8 @@ TEST(TokenizerGGUF, LlamaTokenTypes) {
   std::vector<int32_t> literal = t->encode("hi<|eot_id|>", false, false);
   EXPECT_EQ(std::count(literal.begin(), literal.end(), eot), 0);
   EXPECT_EQ(t->encode("hi<tool>hi", false, false),
-            (std::vector<int32_t>{vocab.id(kSpace + "hi"), tool, vocab.id(kSpace + "hi")}));
+            (std::vector<int32_t>{vocab.id(kSpace + "hi"), tool,
+                                  vocab.id(kSpace + "hi")}));
   EXPECT_TRUE(t->isSpecial(eot));
   EXPECT_FALSE(t->isSpecial(tool));
   EXPECT_TRUE(t->isEndOfGeneration(eot));
@@ -321,7 +334,8 @@ TEST(TokenizerGGUF, GPT2PreTokenizers) {
   };
   int32_t d123 = vocab.id("123"), apostropheS = vocab.id("'S");
   // llama3: digits in threes, (?i) contractions.
-  EXPECT_EQ(encode("llama-bpe", "12345"), (std::vector<int32_t>{d123, '4', '5'}));
+  EXPECT_EQ(encode("llama-bpe", "12345"),
+            (std::vector<int32_t>{d123, '4', '5'}));
   EXPECT_EQ(encode("llama-bpe", "'S"), (std::vector<int32_t>{apostropheS}));
   // qwen2: single digits.
   EXPECT_EQ(encode("qwen2", "123"), (std::vector<int32_t>{'1', '2', '3'}));
@@ -344,7 +358,8 @@ TEST(TokenizerGGUF, GPT2SpecialsAndDefaults) {
   int32_t begin = vocab.id("<|begin_of_text|>"), eot = vocab.id("<|eot_id|>");
   EXPECT_TRUE(t->addBosByDefault()); // llama.cpp's default for llama-bpe
   EXPECT_EQ(t->encode(" w<|eot_id|>", true, true),
-            (std::vector<int32_t>{begin, vocab.id(GPT2Vocab::byteChar(' ') + "w"), eot}));
+            (std::vector<int32_t>{
+                begin, vocab.id(GPT2Vocab::byteChar(' ') + "w"), eot}));
   EXPECT_EQ(t->decode({begin, vocab.id("'S"), eot}, true), "'S");
   EXPECT_TRUE(t->isEndOfGeneration(eot));
 
@@ -366,12 +381,16 @@ TEST(TokenizerGGUF, BadMetadataGivesOneLine) {
   }
   {
     GGUFBuilder b;
-    b.string("tokenizer.ggml.model", "bert").strings("tokenizer.ggml.tokens", {"a"});
-    expectConversionError(b, "unsupported tokenizer.ggml.model 'bert' (llmc supports llama, gpt2)");
+    b.string("tokenizer.ggml.model", "bert")
+        .strings("tokenizer.ggml.tokens", {"a"});
+    expectConversionError(
+        b,
+        "unsupported tokenizer.ggml.model 'bert' (llmc supports llama, gpt2)");
   }
   {
     GGUFBuilder b = gpt2.builder("tekken-9000");
-    expectConversionError(b, "unknown tokenizer.ggml.pre 'tekken-9000' (llmc knows default");
+    expectConversionError(
+        b, "unknown tokenizer.ggml.pre 'tekken-9000' (llmc knows default");
   }
   {
     GGUFBuilder b;
@@ -381,11 +400,13 @@ TEST(TokenizerGGUF, BadMetadataGivesOneLine) {
   {
     GGUFBuilder b;
     b.string("tokenizer.ggml.model", "llama").u32("tokenizer.ggml.tokens", 3);
-    expectConversionError(b, "'tokenizer.ggml.tokens' is a u32, expected an array");
+    expectConversionError(
+        b, "'tokenizer.ggml.tokens' is a u32, expected an array");
   }
   {
     GGUFBuilder b;
-    b.string("tokenizer.ggml.model", "llama").strings("tokenizer.ggml.tokens", {});
+    b.string("tokenizer.ggml.model", "llama")
+        .strings("tokenizer.ggml.tokens", {});
     expectConversionError(b, "'tokenizer.ggml.tokens' is empty");
   }
   {
@@ -400,11 +421,13 @@ TEST(TokenizerGGUF, BadMetadataGivesOneLine) {
     b.string("tokenizer.ggml.model", "llama")
         .strings("tokenizer.ggml.tokens", llama.tokens)
         .floats("tokenizer.ggml.token_type", llama.scores);
-    expectConversionError(b, "'tokenizer.ggml.token_type' is an array of f32, expected i32");
+    expectConversionError(
+        b, "'tokenizer.ggml.token_type' is an array of f32, expected i32");
   }
   {
     GGUFBuilder b;
-    b.string("tokenizer.ggml.model", "gpt2").strings("tokenizer.ggml.tokens", gpt2.tokens);
+    b.string("tokenizer.ggml.model", "gpt2")
+        .strings("tokenizer.ggml.tokens", gpt2.tokens);
     expectConversionError(b, "missing metadata 'tokenizer.ggml.merges'");
   }
   {
@@ -419,7 +442,8 @@ TEST(TokenizerGGUF, BadMetadataGivesOneLine) {
     b.string("tokenizer.ggml.model", "llama")
         .strings("tokenizer.ggml.tokens", llama.tokens)
         .string("tokenizer.ggml.add_bos_token", "yes");
-    expectConversionError(b, "'tokenizer.ggml.add_bos_token' is a string, expected a bool");
+    expectConversionError(
+        b, "'tokenizer.ggml.add_bos_token' is a string, expected a bool");
   }
 }
 

@@ -1,4 +1,4 @@
-//===- TokenizerTest.cpp - tokenizer.json tokenizers ------------------------===//
+//===- TokenizerTest.cpp - tokenizer.json tokenizers ----------------------===//
 //
 // Small tokenizers built in the tests: a SentencePiece-style BPE with byte
 // fallback (Llama 2 layout) and a byte-level BPE (Llama 3 layout).
@@ -32,13 +32,15 @@ std::string byteToken(int byte) {
 
 /// GPT-2's byte -> printable code point map, as UTF-8.
 std::string byteLevelChar(int byte) {
-  bool printable = (byte >= 0x21 && byte <= 0x7E) || (byte >= 0xA1 && byte <= 0xAC) ||
+  bool printable = (byte >= 0x21 && byte <= 0x7E) ||
+                   (byte >= 0xA1 && byte <= 0xAC) ||
                    (byte >= 0xAE && byte <= 0xFF);
   int cp = byte;
   if (!printable) {
     cp = 256;
     for (int b = 0; b < byte; ++b)
-      if (!((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF)))
+      if (!((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) ||
+            (b >= 0xAE && b <= 0xFF)))
         ++cp;
   }
   std::string out;
@@ -75,13 +77,17 @@ Json addedToken(int id, const std::string &content, bool special) {
 }
 
 Json templateWith(const std::string &bos, int bosId) {
-  Json special = {{"id", bos}, {"ids", Json::array({bosId})}, {"tokens", Json::array({bos})}};
+  Json special = {{"id", bos},
+                  {"ids", Json::array({bosId})},
+                  {"tokens", Json::array({bos})}};
   Json single = Json::array();
   single.push_back({{"SpecialToken", {{"id", bos}, {"type_id", 0}}}});
   single.push_back({{"Sequence", {{"id", "A"}, {"type_id", 0}}}});
   Json specials = Json::object();
   specials[bos] = special;
-  return {{"type", "TemplateProcessing"}, {"single", single}, {"special_tokens", specials}};
+  return {{"type", "TemplateProcessing"},
+          {"single", single},
+          {"special_tokens", specials}};
 }
 
 //===----------------------------------------------------------------------===//
@@ -115,39 +121,48 @@ struct SentencePieceFixture {
     v.merge("a", "b");
     v.merge("b", "c");
     v.merge(kSpace, kSpace);
-    json = {
-        {"version", "1.0"},
-        {"added_tokens", Json::array({addedToken(0, "<unk>", true), addedToken(1, "<s>", true),
-                                      addedToken(2, "</s>", true)})},
-        {"normalizer",
-         {{"type", "Sequence"},
-          {"normalizers",
-           Json::array({{{"type", "Prepend"}, {"prepend", kSpace}},
-                        {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", kSpace}}})}}},
-        {"pre_tokenizer", nullptr},
-        {"post_processor", templateWith("<s>", 1)},
-        {"decoder",
-         {{"type", "Sequence"},
-          {"decoders",
-           Json::array({{{"type", "Replace"}, {"pattern", {{"String", kSpace}}}, {"content", " "}},
-                        {{"type", "ByteFallback"}},
-                        {{"type", "Fuse"}},
-                        {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}})}}},
-        {"model",
-         {{"type", "BPE"},
-          {"unk_token", "<unk>"},
-          {"fuse_unk", true},
-          {"byte_fallback", true},
-          {"vocab", v.vocab},
-          {"merges", v.merges}}}};
-    config = {{"bos_token", "<s>"},
-              {"eos_token", {{"content", "</s>"}, {"special", true}}},
-              {"add_bos_token", true},
-              {"chat_template", "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}"}};
+    json = {{"version", "1.0"},
+            {"added_tokens", Json::array({addedToken(0, "<unk>", true),
+                                          addedToken(1, "<s>", true),
+                                          addedToken(2, "</s>", true)})},
+            {"normalizer",
+             {{"type", "Sequence"},
+              {"normalizers",
+               Json::array({{{"type", "Prepend"}, {"prepend", kSpace}},
+                            {{"type", "Replace"},
+                             {"pattern", {{"String", " "}}},
+                             {"content", kSpace}}})}}},
+            {"pre_tokenizer", nullptr},
+            {"post_processor", templateWith("<s>", 1)},
+            {"decoder",
+             {{"type", "Sequence"},
+              {"decoders", Json::array({{{"type", "Replace"},
+                                         {"pattern", {{"String", kSpace}}},
+                                         {"content", " "}},
+                                        {{"type", "ByteFallback"}},
+                                        {{"type", "Fuse"}},
+                                        {{"type", "Strip"},
+                                         {"content", " "},
+                                         {"start", 1},
+                                         {"stop", 0}}})}}},
+            {"model",
+             {{"type", "BPE"},
+              {"unk_token", "<unk>"},
+              {"fuse_unk", true},
+              {"byte_fallback", true},
+              {"vocab", v.vocab},
+              {"merges", v.merges}}}};
+    config = {
+        {"bos_token", "<s>"},
+        {"eos_token", {{"content", "</s>"}, {"special", true}}},
+        {"add_bos_token", true},
+        {"chat_template",
+         "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}"}};
   }
 
   std::unique_ptr<Tokenizer> load() const {
-    auto tokenizer = Tokenizer::fromJson(json.dump(), config.dump(), "spm.json");
+    auto tokenizer =
+        Tokenizer::fromJson(json.dump(), config.dump(), "spm.json");
     EXPECT_TRUE(tokenizer.ok()) << tokenizer.message();
     return tokenizer.ok() ? tokenizer.take() : nullptr;
   }
@@ -192,7 +207,8 @@ struct ByteLevelFixture {
             {"added_tokens",
              Json::array({addedToken(begin, "<|begin_of_text|>", true),
                           addedToken(end, "<|end_of_text|>", true),
-                          addedToken(eot, "<|eot_id|>", true), addedToken(tool, "<tool>", false)})},
+                          addedToken(eot, "<|eot_id|>", true),
+                          addedToken(tool, "<tool>", false)})},
             {"normalizer", nullptr},
             {"pre_tokenizer",
              {{"type", "Sequence"},
@@ -218,7 +234,8 @@ struct ByteLevelFixture {
   }
 
   std::unique_ptr<Tokenizer> load() const {
-    auto tokenizer = Tokenizer::fromJson(json.dump(), config.dump(), "bytelevel.json");
+    auto tokenizer =
+        Tokenizer::fromJson(json.dump(), config.dump(), "bytelevel.json");
     EXPECT_TRUE(tokenizer.ok()) << tokenizer.message();
     return tokenizer.ok() ? tokenizer.take() : nullptr;
   }
@@ -232,9 +249,9 @@ const std::vector<std::string> kRoundTrip = {
     "  two  spaces  ",
     "tabs\tand\nnewlines\r\n",
     "abc bcd",
-    "caf\xC3\xA9 na\xC3\xAFve",                      // é ï: byte fallback
-    "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",           // 日本語
-    "\xF0\x9F\x98\x80 emoji",                         // 😀
+    "caf\xC3\xA9 na\xC3\xAFve",                         // é ï: byte fallback
+    "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",             // 日本語
+    "\xF0\x9F\x98\x80 emoji",                           // 😀
     "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82", // Привет
     "12345 and 3.14",
     "it's",
@@ -254,7 +271,8 @@ TEST(TokenizerSentencePiece, EncodesWithMergesByRank) {
   ASSERT_TRUE(t);
   EXPECT_STREQ(t->kindName(), "sentencepiece-bpe");
   EXPECT_EQ(t->encode("hello world", false, false),
-            (std::vector<int32_t>{f.v.id(kSpace + "hello"), f.v.id(kSpace + "world")}));
+            (std::vector<int32_t>{f.v.id(kSpace + "hello"),
+                                  f.v.id(kSpace + "world")}));
   // "ab" has a lower rank than "bc": "▁abc" -> ▁ ab c.
   EXPECT_EQ(t->encode("abc", false, false),
             (std::vector<int32_t>{f.v.id(kSpace), f.v.id("ab"), f.v.id("c")}));
@@ -276,8 +294,9 @@ TEST(TokenizerSentencePiece, AddsBosFromTemplate) {
             (std::vector<int32_t>{1, f.v.id(kSpace + "hello")}));
   EXPECT_EQ(t->encode("", true, false), (std::vector<int32_t>{1}));
   EXPECT_TRUE(t->encode("", false, false).empty());
-  EXPECT_EQ(t->chatTemplate(),
-            "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}");
+  EXPECT_EQ(
+      t->chatTemplate(),
+      "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}");
   EXPECT_EQ(t->vocabSize(), f.v.next);
   EXPECT_EQ(t->tokenText(f.v.id(kSpace + "world")), kSpace + "world");
   EXPECT_EQ(t->tokenText(-1), "");
@@ -290,7 +309,8 @@ TEST(TokenizerSentencePiece, ByteFallbackForUnknownCharacters) {
   ASSERT_TRUE(t);
   // "é" is not in the vocab: its two UTF-8 bytes become <0xC3> <0xA9>.
   EXPECT_EQ(t->encode("\xC3\xA9", false, false),
-            (std::vector<int32_t>{f.v.id(kSpace), f.v.id("<0xC3>"), f.v.id("<0xA9>")}));
+            (std::vector<int32_t>{f.v.id(kSpace), f.v.id("<0xC3>"),
+                                  f.v.id("<0xA9>")}));
   EXPECT_EQ(t->decode(t->encode("\xC3\xA9", false, false)), "\xC3\xA9");
 }
 
@@ -338,10 +358,12 @@ TEST(TokenizerSentencePiece, InvalidUtf8BecomesReplacementCharacters) {
             t->encode("a" + replacement, false, false));
   EXPECT_EQ(t->encode("\xFF\xC0\xAF", false, false),
             t->encode(replacement + replacement + replacement, false, false));
-  EXPECT_EQ(t->decode(t->encode("ab\xFFhello", false, false)), "ab" + replacement + "hello");
+  EXPECT_EQ(t->decode(t->encode("ab\xFFhello", false, false)),
+            "ab" + replacement + "hello");
   // A lone byte token decodes to U+FFFD, not to an invalid byte.
   EXPECT_EQ(t->decode({f.v.id("<0xFF>")}), replacement);
-  EXPECT_EQ(t->decode({f.v.id("<0xE6>"), f.v.id("<0x97>"), f.v.id("h")}), replacement + "h");
+  EXPECT_EQ(t->decode({f.v.id("<0xE6>"), f.v.id("<0x97>"), f.v.id("h")}),
+            replacement + "h");
 }
 
 TEST(TokenizerSentencePiece, UnknownIdsAreSkippedWhenDecoding) {
@@ -364,7 +386,8 @@ TEST(TokenizerSentencePiece, LongWordsAreNotQuadratic) {
   auto start = std::chrono::steady_clock::now();
   std::vector<int32_t> ids = t->encode(text, false, false);
   double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   EXPECT_LT(seconds, 5.0);
   EXPECT_EQ(ids.size(), 1u + 200000 / 8);
   EXPECT_EQ(t->decode(ids), text);
@@ -389,7 +412,8 @@ TEST(TokenizerSentencePiece, MetaspacePreTokenizerForm) {
   auto t = f.load();
   ASSERT_TRUE(t);
   EXPECT_EQ(t->encode("hello world", false, false),
-            (std::vector<int32_t>{f.v.id(kSpace + "hello"), f.v.id(kSpace + "world")}));
+            (std::vector<int32_t>{f.v.id(kSpace + "hello"),
+                                  f.v.id(kSpace + "world")}));
   // "first": after a special token nothing is prepended.
   EXPECT_EQ(t->encode("</s>hello", false, true),
             (std::vector<int32_t>{2, f.v.id("h"), f.v.id("ell"), f.v.id("o")}));
@@ -406,11 +430,13 @@ TEST(TokenizerByteLevel, EncodesWithSplitRegexAndByteLevel) {
   ASSERT_TRUE(t);
   EXPECT_STREQ(t->kindName(), "byte-level-bpe");
   EXPECT_EQ(t->encode("Hello world", false, false),
-            (std::vector<int32_t>{f.v.id("Hello"), f.v.id(byteLevelChar(' ') + "world")}));
+            (std::vector<int32_t>{f.v.id("Hello"),
+                                  f.v.id(byteLevelChar(' ') + "world")}));
   // \p{N}{1,3}: digits in groups of three.
   EXPECT_EQ(t->encode("12345", false, false),
             (std::vector<int32_t>{f.v.id("123"), '4', '5'}));
-  EXPECT_EQ(t->encode("Hello", true, false), (std::vector<int32_t>{f.begin, f.v.id("Hello")}));
+  EXPECT_EQ(t->encode("Hello", true, false),
+            (std::vector<int32_t>{f.begin, f.v.id("Hello")}));
   EXPECT_TRUE(t->addBosByDefault()); // from the template: no add_bos_token
   EXPECT_EQ(t->bosId(), f.begin);
   EXPECT_EQ(t->eosId(), f.end);
@@ -422,8 +448,10 @@ TEST(TokenizerByteLevel, IgnoreMergesTakesWholeWords) {
   auto a = withIgnore.load();
   auto b = without.load();
   ASSERT_TRUE(a && b);
-  EXPECT_EQ(a->encode("abc", false, false), (std::vector<int32_t>{withIgnore.v.id("abc")}));
-  EXPECT_EQ(b->encode("abc", false, false), (std::vector<int32_t>{without.v.id("ab"), 'c'}));
+  EXPECT_EQ(a->encode("abc", false, false),
+            (std::vector<int32_t>{withIgnore.v.id("abc")}));
+  EXPECT_EQ(b->encode("abc", false, false),
+            (std::vector<int32_t>{without.v.id("ab"), 'c'}));
 }
 
 TEST(TokenizerByteLevel, RoundTrips) {
@@ -438,9 +466,11 @@ TEST(TokenizerByteLevel, AddedAndSpecialTokens) {
   ByteLevelFixture f;
   auto t = f.load();
   ASSERT_TRUE(t);
-  std::vector<int32_t> parsed = t->encode("Hello<|eot_id|><tool> world", false, true);
-  EXPECT_EQ(parsed, (std::vector<int32_t>{f.v.id("Hello"), f.eot, f.tool,
-                                          f.v.id(byteLevelChar(' ') + "world")}));
+  std::vector<int32_t> parsed =
+      t->encode("Hello<|eot_id|><tool> world", false, true);
+  EXPECT_EQ(parsed,
+            (std::vector<int32_t>{f.v.id("Hello"), f.eot, f.tool,
+                                  f.v.id(byteLevelChar(' ') + "world")}));
   // Without parseSpecial, <|eot_id|> is text but the non-special <tool> is
   // still one token (as in tokenizers and llama.cpp).
   std::vector<int32_t> literal = t->encode("<|eot_id|><tool>", false, false);
@@ -452,6 +482,35 @@ TEST(TokenizerByteLevel, AddedAndSpecialTokens) {
   EXPECT_TRUE(t->isEndOfGeneration(f.end));
   EXPECT_FALSE(t->isEndOfGeneration(f.begin));
   EXPECT_FALSE(t->isEndOfGeneration(f.tool));
+}
+
+TEST(TokenizerByteLevel, AddedTokenFlags) {
+  ByteLevelFixture f(/*ignoreMerges=*/false); // else "word" is found as a word
+
+  int left = f.v.add("<L>"), right = f.v.add("<R>"), word = f.v.add("word");
+  auto flagged = [](int id, const std::string &content, const char *flag) {
+    Json token = addedToken(id, content, false);
+    token[flag] = true;
+    return token;
+  };
+  f.json["model"]["vocab"] = f.v.vocab;
+  f.json["added_tokens"].push_back(flagged(left, "<L>", "lstrip"));
+  f.json["added_tokens"].push_back(flagged(right, "<R>", "rstrip"));
+  f.json["added_tokens"].push_back(flagged(word, "word", "single_word"));
+  auto t = f.load();
+  ASSERT_TRUE(t);
+  // lstrip/rstrip take the whitespace on their side into the token.
+  EXPECT_EQ(t->encode("a  \t<L>b", false, false),
+            (std::vector<int32_t>{'a', left, 'b'}));
+  EXPECT_EQ(t->encode("a<R> \n b", false, false),
+            (std::vector<int32_t>{'a', right, 'b'}));
+  // single_word: only where no letter, digit or '_' touches it.
+  std::vector<int32_t> alone = t->encode("a word.", false, false);
+  EXPECT_EQ(std::count(alone.begin(), alone.end(), word), 1);
+  for (const char *text : {"swords", "word_", "\xC3\xA9word", "2word"}) {
+    std::vector<int32_t> inside = t->encode(text, false, false);
+    EXPECT_EQ(std::count(inside.begin(), inside.end(), word), 0) << text;
+  }
 }
 
 TEST(TokenizerByteLevel, InvalidUtf8IsReplacedBeforeTokenizing) {
@@ -514,7 +573,8 @@ TEST(TokenizerStreaming, EveryPrefixConcatenatesToDecode) {
   for (const auto &t : tokenizers) {
     ASSERT_TRUE(t);
     for (const std::string &text : kRoundTrip) {
-      std::vector<int32_t> ids = t->encode(text + "\xF0\x9F\x98\x81 z\xC3", true, false);
+      std::vector<int32_t> ids =
+          t->encode(text + "\xF0\x9F\x98\x81 z\xC3", true, false);
       StreamingDecoder stream(*t);
       std::string streamed;
       for (int32_t id : ids) {
@@ -556,38 +616,51 @@ TEST(TokenizerErrors, MalformedFilesGiveOneLine) {
   expectError("{", "", "not valid JSON");
   expectError("[1, 2]", "", "expected a JSON object");
   expectError("{\"model\": 3}", "", "'model' must be an object");
-  expectError(withModel({{"type", "Unigram"}}).dump(), "", "unsupported type 'Unigram'");
-  expectError(withModel({{"vocab", Json::array()}}).dump(), "", "'vocab' must be an object");
-  expectError(withModel({{"vocab", {{"a", -1}}}}).dump(), "", "the id of token 'a'");
-  expectError(withModel({{"vocab", {{"a", "zero"}}}}).dump(), "", "the id of token 'a'");
+  expectError(withModel({{"type", "Unigram"}}).dump(), "",
+              "unsupported type 'Unigram'");
+  expectError(withModel({{"vocab", Json::array()}}).dump(), "",
+              "'vocab' must be an object");
+  expectError(withModel({{"vocab", {{"a", -1}}}}).dump(), "",
+              "the id of token 'a'");
+  expectError(withModel({{"vocab", {{"a", "zero"}}}}).dump(), "",
+              "the id of token 'a'");
   expectError(R"({"model": {"type": "BPE", "vocab": {}, "merges": []}})", "",
               "the vocab is empty");
-  expectError(withModel({{"merges", Json::object()}}).dump(), "", "'merges' must be an array");
+  expectError(withModel({{"merges", Json::object()}}).dump(), "",
+              "'merges' must be an array");
   expectError(withModel({{"merges", Json::array({"a b c"})}}).dump(), "",
               "is not two tokens separated by one space");
-  expectError(withModel({{"merges", Json::array({Json::array({"a", "zz"})})}}).dump(), "",
-              "'zz' is not in the vocab");
-  expectError(withModel({{"merges", Json::array({Json::array({"a", "c"})})}}).dump(), "",
-              "the merged token 'ac' is not in the vocab");
-  expectError(withModel({{"merges", Json::array({42})}}).dump(), "", "merge 0 is neither");
+  expectError(
+      withModel({{"merges", Json::array({Json::array({"a", "zz"})})}}).dump(),
+      "", "'zz' is not in the vocab");
+  expectError(
+      withModel({{"merges", Json::array({Json::array({"a", "c"})})}}).dump(),
+      "", "the merged token 'ac' is not in the vocab");
+  expectError(withModel({{"merges", Json::array({42})}}).dump(), "",
+              "merge 0 is neither");
   expectError(withModel({{"continuing_subword_prefix", "##"}}).dump(), "",
               "'continuing_subword_prefix' is not supported");
-  expectError(withModel({{"byte_fallback", "yes"}}).dump(), "", "'byte_fallback' must be a boolean");
-  expectError(withModel({{"vocab", {{"a", 2000000000}}}, {"merges", Json::array()}}).dump(), "",
-              "is far beyond the vocab");
+  expectError(withModel({{"byte_fallback", "yes"}}).dump(), "",
+              "'byte_fallback' must be a boolean");
+  expectError(
+      withModel({{"vocab", {{"a", 2000000000}}}, {"merges", Json::array()}})
+          .dump(),
+      "", "is far beyond the vocab");
 
   Json json = f.json;
   json["added_tokens"] = Json::object();
   expectError(json.dump(), "", "'added_tokens' must be an array");
   json["added_tokens"] = Json::array({{{"id", 1}}});
-  expectError(json.dump(), "", "added token 0: 'content' must be a non-empty string");
+  expectError(json.dump(), "",
+              "added token 0: 'content' must be a non-empty string");
   json["added_tokens"] = Json::array({{{"id", -3}, {"content", "x"}}});
   expectError(json.dump(), "", "added token 0: 'id'");
 
   json = f.json;
   json["normalizer"] = {{"type", "NFKC"}};
   expectError(json.dump(), "", "normalizer: unsupported type 'NFKC'");
-  json["normalizer"] = {{"type", "Replace"}, {"pattern", {{"Regex", "("}}}, {"content", ""}};
+  json["normalizer"] = {
+      {"type", "Replace"}, {"pattern", {{"Regex", "("}}}, {"content", ""}};
   expectError(json.dump(), "", "invalid regex '('");
   json["normalizer"] = {{"type", "Sequence"}, {"normalizers", 5}};
   expectError(json.dump(), "", "'normalizers' must be an array");
@@ -596,14 +669,18 @@ TEST(TokenizerErrors, MalformedFilesGiveOneLine) {
 
   json = f.json;
   json["pre_tokenizer"] = {{"type", "BertPreTokenizer"}};
-  expectError(json.dump(), "", "pre_tokenizer: unsupported type 'BertPreTokenizer'");
+  expectError(json.dump(), "",
+              "pre_tokenizer: unsupported type 'BertPreTokenizer'");
   json["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "[a-"}}}};
   expectError(json.dump(), "", "invalid regex");
-  json["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "a"}}}, {"behavior", "Sideways"}};
+  json["pre_tokenizer"] = {{"type", "Split"},
+                           {"pattern", {{"Regex", "a"}}},
+                           {"behavior", "Sideways"}};
   expectError(json.dump(), "", "unknown behavior 'Sideways'");
   json["pre_tokenizer"] = {{"type", "Split"}, {"pattern", "a"}};
   expectError(json.dump(), "", "'pattern' must be");
-  json["pre_tokenizer"] = {{"type", "Metaspace"}, {"prepend_scheme", "sometimes"}};
+  json["pre_tokenizer"] = {{"type", "Metaspace"},
+                           {"prepend_scheme", "sometimes"}};
   expectError(json.dump(), "", "unknown prepend_scheme 'sometimes'");
 
   json = f.json;
@@ -614,31 +691,40 @@ TEST(TokenizerErrors, MalformedFilesGiveOneLine) {
 
   json = f.json;
   json["post_processor"]["special_tokens"] = Json::object();
-  expectError(json.dump(), "", "special token '<s>' is not in 'special_tokens'");
+  expectError(json.dump(), "",
+              "special token '<s>' is not in 'special_tokens'");
   json["post_processor"] = {{"type", "TemplateProcessing"}, {"single", 3}};
   expectError(json.dump(), "", "'single' must be an array");
   json["post_processor"] = {{"type", "Mystery"}};
   expectError(json.dump(), "", "post_processor: unsupported type 'Mystery'");
   json = f.json;
-  json["post_processor"]["special_tokens"]["<s>"]["ids"] = Json::array({999999});
-  expectError(json.dump(), "", "post_processor: token id 999999 is not in the vocab");
+  json["post_processor"]["special_tokens"]["<s>"]["ids"] =
+      Json::array({999999});
+  expectError(json.dump(), "",
+              "post_processor: token id 999999 is not in the vocab");
 }
 
 TEST(TokenizerErrors, MalformedConfigGivesOneLine) {
   SentencePieceFixture f;
   auto t = Tokenizer::fromJson(f.json.dump(), "{oops", "bad.json");
   ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.message().find("tokenizer_config.json"), std::string::npos) << t.message();
-  EXPECT_NE(t.message().find("not a JSON object"), std::string::npos) << t.message();
+  EXPECT_NE(t.message().find("tokenizer_config.json"), std::string::npos)
+      << t.message();
+  EXPECT_NE(t.message().find("not a JSON object"), std::string::npos)
+      << t.message();
   t = Tokenizer::fromJson(f.json.dump(), "{\"chat_template\": 3}", "bad.json");
   ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.message().find("'chat_template' must be a string"), std::string::npos);
+  EXPECT_NE(t.message().find("'chat_template' must be a string"),
+            std::string::npos);
   t = Tokenizer::fromJson(f.json.dump(), "{\"bos_token\": [1]}", "bad.json");
   ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.message().find("'bos_token' must be a string"), std::string::npos);
-  t = Tokenizer::fromJson(f.json.dump(), "{\"add_bos_token\": \"yes\"}", "bad.json");
+  EXPECT_NE(t.message().find("'bos_token' must be a string"),
+            std::string::npos);
+  t = Tokenizer::fromJson(f.json.dump(), "{\"add_bos_token\": \"yes\"}",
+                          "bad.json");
   ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.message().find("'add_bos_token' must be a boolean"), std::string::npos);
+  EXPECT_NE(t.message().find("'add_bos_token' must be a boolean"),
+            std::string::npos);
   // Named templates: the "default" one is chosen.
   t = Tokenizer::fromJson(
       f.json.dump(),
@@ -666,7 +752,8 @@ TEST(TokenizerErrors, TruncatedAndCorruptedFilesNeverCrash) {
     auto t = Tokenizer::fromJson(mutated, "", "flip.json");
     if (t.ok()) {
       ++accepted;
-      std::vector<int32_t> ids = t.value()->encode("Hello world 123 <|eot_id|>", true, true);
+      std::vector<int32_t> ids =
+          t.value()->encode("Hello world 123 <|eot_id|>", true, true);
       (void)t.value()->decode(ids);
     }
   }

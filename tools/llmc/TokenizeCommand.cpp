@@ -1,4 +1,4 @@
-//===- TokenizeCommand.cpp - llmc tokenize ----------------------------------===//
+//===- TokenizeCommand.cpp - llmc tokenize --------------------------------===//
 //
 //   llmc tokenize MODEL|tokenizer.json [--text T | --text-file F] [--no-bos]
 //                 [--special] [--json] [--decode 1,2,3]
@@ -81,13 +81,14 @@ Result<std::vector<int32_t>> parseIds(const std::string &list) {
   size_t pos = 0;
   while (pos <= list.size()) {
     size_t comma = list.find(',', pos);
-    std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos
-                                                                    : comma - pos);
+    std::string item = list.substr(
+        pos, comma == std::string::npos ? std::string::npos : comma - pos);
     size_t begin = item.find_first_not_of(" \t");
     size_t end = item.find_last_not_of(" \t");
     if (begin != std::string::npos) {
       item = item.substr(begin, end - begin + 1);
-      if (item.size() > 10 || item.find_first_not_of("0123456789") != std::string::npos)
+      if (item.size() > 10 ||
+          item.find_first_not_of("0123456789") != std::string::npos)
         return Status::error("--decode: '" + item + "' is not a token id");
       long long value = std::stoll(item);
       if (value > 0x7FFFFFFF)
@@ -106,11 +107,21 @@ std::string jsonString(const std::string &text) {
   std::string out = "\"";
   for (unsigned char c : text) {
     switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': out += "\\r"; break;
-    case '\t': out += "\\t"; break;
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
     default:
       if (c < 0x20) {
         char buffer[8];
@@ -156,7 +167,8 @@ void runTokenize(const TokenizeOptions &options) {
     return fail("tokenize: give --text, --text-file or --decode");
   }
   bool addBos = !options.noBos && (*tokenizer)->addBosByDefault();
-  std::vector<int32_t> ids = (*tokenizer)->encode(text, addBos, options.special);
+  std::vector<int32_t> ids =
+      (*tokenizer)->encode(text, addBos, options.special);
   std::string list;
   for (size_t i = 0; i < ids.size(); ++i)
     list += (i ? (options.json ? "," : " ") : "") + std::to_string(ids[i]);
@@ -176,8 +188,9 @@ void addTokenizeCommand(CLI::App &app) {
                   "HF or artifact folder, .gguf file, or tokenizer.json")
       ->required();
   auto *text = cmd->add_option("--text", options->text, "the text to tokenize");
-  auto *file = cmd->add_option("--text-file", options->textFile,
-                               "read the text from this file (bytes as they are)");
+  auto *file =
+      cmd->add_option("--text-file", options->textFile,
+                      "read the text from this file (bytes as they are)");
   auto *decode = cmd->add_option("--decode", options->decodeIds,
                                  "decode these comma-separated ids instead");
   text->excludes(file)->excludes(decode);
@@ -185,7 +198,8 @@ void addTokenizeCommand(CLI::App &app) {
   cmd->add_flag("--no-bos", options->noBos, "do not add the model's BOS token");
   cmd->add_flag("--special", options->special,
                 "parse special tokens written in the text (e.g. <|eot_id|>)");
-  cmd->add_flag("--json", options->json, "print JSON: {\"tokens\":[...]} or {\"text\":...}");
+  cmd->add_flag("--json", options->json,
+                "print JSON: {\"tokens\":[...]} or {\"text\":...}");
   cmd->callback([options, text] {
     options->haveText = text->count() > 0;
     runTokenize(*options);
