@@ -48,3 +48,20 @@ lit_tests() {
   /usr/bin/python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv -j"$JOBS" "$BUILD/test"
 }
 phase "lit tests" lit_tests
+
+# The MLIR-free parts (parsers, tokenizer, runtime) again under ASan and UBSan:
+# a runtime-only build, its unit tests, and the lit tests that need no compiler
+# (hostile model files, tokenizers, the CLI).
+ASAN_BUILD=${LLMC_ASAN_BUILD_DIR:-$ROOT/build-asan}
+sanitizers() {
+  if [[ ! -f $ASAN_BUILD/build.ninja ]]; then
+    cmake -G Ninja -S "$ROOT" -B "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DLLMC_ENABLE_COMPILER=OFF -DLLMC_SANITIZE=ON \
+      -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+  fi
+  ninja -C "$ASAN_BUILD" -j"$JOBS"
+  (cd "$ASAN_BUILD" && ctest --output-on-failure -j"$JOBS" | tail -n 3)
+  /usr/bin/python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv -j"$JOBS" \
+    "$ASAN_BUILD/test/formats" "$ASAN_BUILD/test/tokenizer" "$ASAN_BUILD/test/tools"
+}
+phase "asan+ubsan (runtime)" sanitizers

@@ -288,8 +288,9 @@ const cmds = {tokenize: cmdTokenize, greedy: cmdGreedy, logits: cmdLogits, perpl
 if (!cmds[cmd]) die(`unknown subcommand ${cmd} (tokenize, greedy, logits, perplexity, bench)`);
 try {
     const out = await cmds[cmd](model, opts);
-    process.stdout.write(JSON.stringify(out) + "\n");
-    process.exit(0);
+    // Exit only once the output is flushed: a pipe takes 64 KiB at a time, and
+    // node-llama-cpp's native handles would otherwise keep the process alive.
+    process.stdout.write(JSON.stringify(out) + "\n", () => process.exit(0));
 } catch (e) {
     die(`${cmd}: ${e && e.message ? e.message : e}`);
 }

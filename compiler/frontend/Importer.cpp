@@ -18,7 +18,6 @@
 
 #include <cmath>
 #include <map>
-#include <nlohmann/json.hpp>
 
 using namespace mlir;
 using namespace llmc::llm;
@@ -247,46 +246,6 @@ private:
   std::map<std::string, WeightType> weightTypes;
 };
 
-std::string tokenizerSummary(const ModelSource &source) {
-  if (const GGUFFile *g = source.gguf()) {
-    auto model = g->getString("tokenizer.ggml.model");
-    auto count = g->getArrayCount("tokenizer.ggml.tokens");
-    if (!model.ok())
-      return "none in the file";
-    std::string kind = *model == "llama" ? "sentencepiece-bpe"
-                       : *model == "gpt2" ? "byte-level-bpe"
-                                          : "'" + *model + "'";
-    auto pre = g->getString("tokenizer.ggml.pre");
-    return kind + (pre.ok() ? " (pre " + *pre + ")" : "") +
-           (count.ok() ? ", " + std::to_string(*count) + " tokens" : "");
-  }
-  if (source.tokenizerJsonPath().empty())
-    return "none (no tokenizer.json)";
-  auto text = readTextFile(source.tokenizerJsonPath());
-  if (!text.ok())
-    return "unreadable tokenizer.json";
-  nlohmann::json json = nlohmann::json::parse(*text, nullptr, false);
-  if (json.is_discarded() || !json.is_object() || !json.contains("model") ||
-      !json["model"].is_object())
-    return "invalid tokenizer.json";
-  const auto &model = json["model"];
-  std::string kind = "unknown";
-  bool byteFallback = model.value("byte_fallback", false);
-  bool byteLevel = json.contains("pre_tokenizer") &&
-                   json["pre_tokenizer"].dump().find("ByteLevel") !=
-                       std::string::npos;
-  if (model.value("type", "") == "BPE")
-    kind = byteLevel ? "byte-level-bpe"
-                     : byteFallback ? "sentencepiece-bpe" : "bpe";
-  size_t vocab = model.contains("vocab") && model["vocab"].is_object()
-                     ? model["vocab"].size()
-                     : 0;
-  size_t added = json.contains("added_tokens") && json["added_tokens"].is_array()
-                     ? json["added_tokens"].size()
-                     : 0;
-  return kind + ", " + std::to_string(vocab) + " tokens + " +
-         std::to_string(added) + " added";
-}
 } // namespace
 
 OwningOpRef<ModuleOp> importModel(MLIRContext &context,
@@ -299,54 +258,6 @@ OwningOpRef<ModuleOp> importModel(MLIRContext &context,
                        : std::min<int64_t>(source.config().contextLength, 4096);
   GraphBuilder builder(context, source, options, ctxLen);
   return builder.build();
-}
-
-std::string describeModel(const ModelSource &source) {
-  const ModelConfig &c = source.config();
-  std::map<std::string, std::pair<int, uint64_t>> byFormat;
-  int64_t params = 0;
-  for (auto [role, layer] : source.roles()) {
-    const SourceTensor &t = source.weight(role, layer);
-    auto &entry = byFormat[t.typeName];
-    entry.first += 1;
-    entry.second += t.bytes;
-    params += t.numElements();
-  }
-  std::string out;
-  out += llvm::formatv("model:        {0} ({1}, {2})\n", source.path(),
-                       source.kind() == ModelSource::Kind::GGUF
-                           ? "GGUF v" + std::to_string(source.gguf()->version())
-                           : std::string("Hugging Face folder"),
-                       c.declaredAs)
-             .str();
-  out += llvm::formatv("architecture: {0}: hidden {1}, {2} layers, {3} heads "
-                       "({4} kv, head_dim {5}), ffn {6}\n",
-                       c.architecture, c.hiddenSize, c.numLayers, c.numHeads,
-                       c.numKVHeads, c.headDim, c.ffnSize)
-             .str();
-  out += llvm::formatv("context:      {0} tokens, rope theta {1:f1}, scaling {2}, "
-                       "{3} pairs; rms eps {4:e}\n",
-                       c.contextLength, c.ropeTheta, c.ropeScaling.kind,
-                       c.ropeAdjacentPairs ? "adjacent" : "rotate-half",
-                       c.rmsNormEps)
-             .str();
-  out += llvm::formatv("embeddings:   vocab {0}, {1}{2}\n", c.vocabSize,
-                       c.tiedEmbeddings ? "tied" : "untied",
-                       c.outputBias      ? ", q/k/v/o biases"
-                       : c.attentionBias ? ", q/k/v biases"
-                                         : "")
-             .str();
-  out += llvm::formatv("parameters:   {0} ({1:f2} M)\n", params,
-                       static_cast<double>(params) / 1e6)
-             .str();
-  out += "tensors:     ";
-  for (auto &[format, entry] : byFormat)
-    out += llvm::formatv(" {0} x {1} ({2:f1} MiB);", entry.first, format,
-                         static_cast<double>(entry.second) / (1 << 20))
-               .str();
-  out += "\n";
-  out += "tokenizer:    " + tokenizerSummary(source) + "\n";
-  return out;
 }
 
 } // namespace llmc

@@ -30,10 +30,6 @@ mlir::OwningOpRef<mlir::ModuleOp> importModel(mlir::MLIRContext &context,
                                               const ModelSource &source,
                                               const ImportOptions &options);
 
-/// A one-screen description: architecture, dims, tensors by format, parameter
-/// count, tokenizer kind and vocabulary size.
-std::string describeModel(const ModelSource &source);
-
 } // namespace llmc
 
 #endif // LLMC_COMPILER_FRONTEND_IMPORTER_H

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdarg>
+#include <cstdio>
 #include <set>
 #include <sys/stat.h>
 
@@ -505,6 +507,108 @@ Status ModelSource::checkWeights() {
                            "Q8_0, Q4_0, Q4_K, Q6_K are supported)");
   }
   return Status::ok();
+}
+
+//===----------------------------------------------------------------------===//
+// The summary `llmc import --summary` and `llmc inspect` print
+//===----------------------------------------------------------------------===//
+
+namespace {
+std::string format(const char *fmt, ...) {
+  char buffer[1024];
+  va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(buffer, sizeof(buffer), fmt, args);
+  va_end(args);
+  return buffer;
+}
+
+std::string tokenizerSummary(const ModelSource &source) {
+  if (const GGUFFile *g = source.gguf()) {
+    auto model = g->getString("tokenizer.ggml.model");
+    if (!model.ok())
+      return "none in the file";
+    auto count = g->getArrayCount("tokenizer.ggml.tokens");
+    std::string kind = *model == "llama"  ? "sentencepiece-bpe"
+                       : *model == "gpt2" ? "byte-level-bpe"
+                                          : "'" + *model + "'";
+    auto pre = g->getString("tokenizer.ggml.pre");
+    return kind + (pre.ok() ? " (pre " + *pre + ")" : "") +
+           (count.ok() ? ", " + std::to_string(*count) + " tokens" : "");
+  }
+  if (source.tokenizerJsonPath().empty())
+    return "none (no tokenizer.json)";
+  auto text = readTextFile(source.tokenizerJsonPath());
+  if (!text.ok())
+    return "unreadable tokenizer.json";
+  nlohmann::json json = nlohmann::json::parse(*text, nullptr, false);
+  if (json.is_discarded() || !json.is_object() || !json.contains("model") ||
+      !json["model"].is_object())
+    return "invalid tokenizer.json";
+  const auto &model = json["model"];
+  bool byteFallback = model.contains("byte_fallback") &&
+                      model["byte_fallback"].is_boolean() &&
+                      model["byte_fallback"].get<bool>();
+  bool byteLevel = json.contains("pre_tokenizer") &&
+                   json["pre_tokenizer"].dump().find("ByteLevel") !=
+                       std::string::npos;
+  bool bpe = model.contains("type") && model["type"] == "BPE";
+  std::string kind = !bpe          ? "unknown"
+                     : byteLevel    ? "byte-level-bpe"
+                     : byteFallback ? "sentencepiece-bpe"
+                                    : "bpe";
+  size_t vocab = model.contains("vocab") && model["vocab"].is_object()
+                     ? model["vocab"].size()
+                     : 0;
+  size_t added = json.contains("added_tokens") && json["added_tokens"].is_array()
+                     ? json["added_tokens"].size()
+                     : 0;
+  return kind + ", " + std::to_string(vocab) + " tokens + " +
+         std::to_string(added) + " added";
+}
+} // namespace
+
+std::string describeModel(const ModelSource &source) {
+  const ModelConfig &c = source.config();
+  std::map<std::string, std::pair<int, uint64_t>> byFormat;
+  int64_t params = 0;
+  for (auto [role, layer] : source.roles()) {
+    const SourceTensor &t = source.weight(role, layer);
+    auto &entry = byFormat[t.typeName];
+    entry.first += 1;
+    entry.second += t.bytes;
+    params += t.numElements();
+  }
+  std::string kind = source.kind() == ModelSource::Kind::GGUF
+                         ? "GGUF v" + std::to_string(source.gguf()->version())
+                         : "Hugging Face folder";
+  std::string out;
+  out += format("model:        %s (%s, %s)\n", source.path().c_str(),
+                kind.c_str(), c.declaredAs.c_str());
+  out += format("architecture: %s: hidden %lld, %lld layers, %lld heads (%lld "
+                "kv, head_dim %lld), ffn %lld\n",
+                c.architecture.c_str(), (long long)c.hiddenSize,
+                (long long)c.numLayers, (long long)c.numHeads,
+                (long long)c.numKVHeads, (long long)c.headDim,
+                (long long)c.ffnSize);
+  out += format("context:      %lld tokens, rope theta %.1f, scaling %s, %s "
+                "pairs; rms eps %e\n",
+                (long long)c.contextLength, c.ropeTheta,
+                c.ropeScaling.kind.c_str(),
+                c.ropeAdjacentPairs ? "adjacent" : "rotate-half", c.rmsNormEps);
+  out += format("embeddings:   vocab %lld, %s%s\n", (long long)c.vocabSize,
+                c.tiedEmbeddings ? "tied" : "untied",
+                c.outputBias      ? ", q/k/v/o biases"
+                : c.attentionBias ? ", q/k/v biases"
+                                  : "");
+  out += format("parameters:   %lld (%.2f M)\n", (long long)params, params / 1e6);
+  out += "tensors:     ";
+  for (auto &[name, entry] : byFormat)
+    out += format(" %d x %s (%.1f MiB);", entry.first, name.c_str(),
+                  entry.second / 1048576.0);
+  out += "\n";
+  out += "tokenizer:    " + tokenizerSummary(source) + "\n";
+  return out;
 }
 
 } // namespace llmc

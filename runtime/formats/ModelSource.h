@@ -122,6 +122,10 @@ private:
   std::string tokenizerJson_, tokenizerConfig_;
 };
 
+/// A one-screen description: architecture, dims, tensors by format, parameter
+/// count, tokenizer kind and vocabulary size.
+std::string describeModel(const ModelSource &source);
+
 } // namespace llmc
 
 #endif // LLMC_RUNTIME_FORMATS_MODELSOURCE_H

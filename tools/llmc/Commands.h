@@ -20,6 +20,7 @@ void fail(const std::string &message);
 // Run-side verbs (runtime only).
 void addTokenizeCommand(CLI::App &app);
 void addRunCommand(CLI::App &app);
+void addInspectCommand(CLI::App &app);
 
 #ifdef LLMC_HAVE_COMPILER
 // Compiler verbs.

@@ -33,6 +33,7 @@ int main(int argc, char **argv) {
   app.require_subcommand(0, 1);
 
   llmc::cli::addRunCommand(app);
+  llmc::cli::addInspectCommand(app);
   llmc::cli::addTokenizeCommand(app);
 #ifdef LLMC_HAVE_COMPILER
   llmc::cli::addImportCommand(app);
