@@ -11,8 +11,10 @@
 
 #include "runtime/artifact/Artifact.h"
 #include "runtime/formats/ModelSource.h"
+#include "runtime/packer/Quantize.h"
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sys/stat.h>
@@ -25,7 +27,32 @@ struct InspectArgs {
   std::string path;
   bool program = false;
   bool weights = false;
+  std::string tensor;
+  std::string out;
 };
+
+/// Writes one tensor of a model file, decoded to f32 by the runtime's own
+/// readers, so tests can compare formats (e.g. a GGUF and its HF source).
+void dumpTensor(const ModelSource &source, const InspectArgs &args) {
+  const SourceTensor *t = source.findTensor(args.tensor);
+  if (!t)
+    return fail(source.path() + ": no tensor '" + args.tensor + "'");
+  if (!t->type)
+    return fail(t->file + ": tensor '" + args.tensor + "' has type " +
+                t->typeName + ", which llmc cannot decode");
+  std::vector<float> values(static_cast<size_t>(t->numElements()));
+  dequantizeRow(*t->type, t->data, values.data(), t->numElements());
+  std::ofstream out(args.out, std::ios::binary);
+  out.write(reinterpret_cast<const char *>(values.data()),
+            static_cast<std::streamsize>(values.size() * sizeof(float)));
+  if (!out)
+    return fail(args.out + ": cannot write");
+  std::string shape;
+  for (int64_t d : t->shape)
+    shape += (shape.empty() ? "" : "x") + std::to_string(d);
+  std::printf("%s: %s %s -> %s (f32)\n", t->name.c_str(), t->typeName.c_str(),
+              shape.c_str(), args.out.c_str());
+}
 
 bool isArtifact(const std::string &path) {
   struct stat st;
@@ -163,12 +190,20 @@ void addInspectCommand(CLI::App &app) {
       ->required();
   cmd->add_flag("--program", args->program, "list every dispatch of every entry");
   cmd->add_flag("--weights", args->weights, "list the weight table");
+  cmd->add_option("--dump-tensor", args->tensor,
+                  "model files: write this tensor, decoded to f32, to --out");
+  cmd->add_option("--out", args->out, "file for --dump-tensor");
   cmd->callback([args] {
     if (isArtifact(args->path))
       return inspectArtifact(*args);
     auto source = ModelSource::open(args->path);
     if (!source.ok())
       return fail(source.message());
+    if (!args->tensor.empty()) {
+      if (args->out.empty())
+        return fail("--dump-tensor needs --out FILE");
+      return dumpTensor(**source, *args);
+    }
     std::cout << describeModel(**source);
   });
 }

@@ -701,7 +701,7 @@ def main():
         t_tok=t_tok, t_train=t_train, t_eval=t_eval, t_total=t_total, final_train=final_train,
         evals=evals, results=results, samples=samples, sp=sp,
         stdlib_pkg=dpkg_version("libpython3.11-stdlib"), torch_version=torch.__version__,
-        spm_version=spm.__version__)
+        spm_version=spm.__version__, cpu=cpu_desc())
     with open(os.path.join(args.out, "README.md"), "w", encoding="utf-8") as f:
         f.write(model_readme(info))
     log("wrote %s (%.2f MB) in %.1f min total" % (args.out, dir_size(args.out) / 1e6, t_total / 60))
@@ -713,6 +713,19 @@ def dpkg_version(pkg):
                               text=True, check=True).stdout.strip()
     except Exception:
         return "unknown"
+
+
+def cpu_desc():
+    name = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return "%s, %d cores, load average %.1f at the end" % (name, os.cpu_count() or 0, os.getloadavg()[0])
 
 
 def dir_size(d):
@@ -743,7 +756,7 @@ Everything here is written by `tools/train-model/train.py`; this README too.
 | held-out perplexity | **{math.exp(main_loss):.3f}** (loss {main_loss:.4f} nats/token; f16 weights, f32 compute, ctx {a['ctx']}, stride {a['ctx']}, {main_n} tokens) |
 | parameters | {i['n_params']:,} ({i['n_emb']:,} in the tied embedding = lm_head, {i['n_params'] - i['n_emb']:,} in layers and norms) |
 | tokens trained on | {i['tokens_seen']:,} ({a['steps']} steps x {a['batch']} x {a['ctx']}; {i['epochs']:.2f} epochs of {i['train_tokens']:,}) |
-| wall time | {i['t_total'] / 60:.1f} min total on 1 thread (tokenizer {i['t_tok']:.0f} s, training {i['t_train'] / 60:.1f} min, final evaluation {i['t_eval'] / 60:.1f} min) |
+| wall time | {i['t_total'] / 60:.1f} min total on 1 thread of {i['cpu']} (tokenizer {i['t_tok']:.0f} s, training {i['t_train'] / 60:.1f} min = {i['tokens_seen'] / i['t_train']:.0f} tokens/s, final evaluation {i['t_eval'] / 60:.1f} min) |
 | final train loss | {i['final_train']:.4f} (mean of the last 50 steps) |
 
 ## Files
@@ -797,9 +810,14 @@ stdlib, so `\\t` is one) are encoded as byte pieces.
 Round trip: `train.py` asserts `sp.decode(sp.encode(s)) == s` for every held-out file and for strings
 with tabs, CR LF, leading spaces, blank lines, non-ASCII and an emoji (the dummy prefix is added by
 encode and removed by decode; nothing else changes). `tools/train-model/check_tokenizer.py` checks
-that tokenizer.json tokenizes `heldout.txt` exactly as tokenizer.model does.
+that tokenizer.json tokenizes `heldout.txt` exactly as tokenizer.model does. A literal `\u2581` in the
+input decodes as a space (as in Llama-2); the stdlib has none.
 
-Vocabulary size 4096: on the held-out text, 2048 pieces give 3.06 bytes/token, 4096 give 3.48, 8192
+`heldout.txt` contains the text `<s>` once (a regex group, `(?P<s>\\d{{2}})`). It is text, not BOS:
+sentencepiece, llama.cpp and `llmc tokenize` without `--special` tokenize it as `<`, `s`, `>`; the
+Hugging Face `tokenizers` library matches special tokens in raw text and would give id 1 there.
+
+Vocabulary size 4096: on the held-out text (same settings, `--vocab N`), 2048 pieces give 3.06 bytes/token, 4096 give 3.48, 8192
 give 3.78. 4096 x {c['hidden_size']} = 1M embedding parameters is about a third of the ~3M budget;
 8192 would spend two thirds of it for 8% fewer tokens.
 
