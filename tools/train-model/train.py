@@ -814,7 +814,7 @@ that tokenizer.json tokenizes `heldout.txt` exactly as tokenizer.model does. A l
 input decodes as a space (as in Llama-2); the stdlib has none.
 
 `heldout.txt` contains the text `<s>` once (a regex group, `(?P<s>\\d{{2}})`). It is text, not BOS:
-sentencepiece, llama.cpp and `llmc tokenize` without `--special` tokenize it as `<`, `s`, `>`; the
+sentencepiece, llama.cpp and `llmc tokenize` without `--special` tokenize it as ordinary text; the
 Hugging Face `tokenizers` library matches special tokens in raw text and would give id 1 there.
 
 Vocabulary size 4096: on the held-out text (same settings, `--vocab N`), 2048 pieces give 3.06 bytes/token, 4096 give 3.48, 8192
