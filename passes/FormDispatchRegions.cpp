@@ -1,6 +1,7 @@
 //===- FormDispatchRegions.cpp - group ops into dispatch regions --------------===//
 
 #include "passes/Passes.h"
+#include "passes/RegionUtils.h"
 #include "passes/ShapeUtils.h"
 
 #include "dialects/llm/IR/LLMDialect.h"
@@ -22,59 +23,11 @@ namespace {
 bool isComputeOp(Operation *op) {
   return isa<EmbeddingOp, RMSNormOp, LinearOp, RopeOp, KVAppendOp,
              AttentionOp, SiluOp, GeluOp, AddOp, MulOp, SoftmaxOp, ArgmaxOp,
-             SelectRowsOp, TransposeOp>(op);
+             SelectRowsOp, TransposeOp, QuantizeActOp>(op);
 }
 
 bool isElementwise(Operation *op) {
   return isa<SiluOp, GeluOp, AddOp, MulOp>(op);
-}
-
-/// Wraps `ops` (in block order) into one llm.dispatch_region.
-void wrapInRegion(ArrayRef<Operation *> ops) {
-  Operation *last = ops.back();
-  llvm::SetVector<Operation *> inRegion(ops.begin(), ops.end());
-  // Inputs: values used inside but defined outside, in first-use order.
-  llvm::SetVector<Value> inputs;
-  for (Operation *op : ops)
-    for (Value operand : op->getOperands())
-      if (!inRegion.contains(operand.getDefiningOp()))
-        inputs.insert(operand);
-  // Results: values defined inside and used outside.
-  SmallVector<Value> results;
-  for (Operation *op : ops)
-    for (Value result : op->getResults())
-      if (llvm::any_of(result.getUsers(), [&](Operation *user) {
-            return !inRegion.contains(user);
-          }))
-        results.push_back(result);
-
-  OpBuilder b(last->getContext());
-  b.setInsertionPointAfter(last);
-  SmallVector<Type> resultTypes;
-  for (Value r : results)
-    resultTypes.push_back(r.getType());
-  auto region = b.create<DispatchRegionOp>(last->getLoc(), resultTypes,
-                                           inputs.getArrayRef());
-  Block *body = new Block();
-  region.getBody().push_back(body);
-  IRMapping mapping;
-  for (Value input : inputs)
-    mapping.map(input, body->addArgument(input.getType(), input.getLoc()));
-  b.setInsertionPointToStart(body);
-  for (Operation *op : ops)
-    b.clone(*op, mapping);
-  SmallVector<Value> yielded;
-  for (Value r : results)
-    yielded.push_back(mapping.lookup(r));
-  b.create<YieldOp>(last->getLoc(), yielded);
-  // Shapes of the results travel with the region for later passes.
-  if (results.size() == 1)
-    if (Attribute shape = results[0].getDefiningOp()->getAttr(kShapeAttrName))
-      region->setAttr(kShapeAttrName, shape);
-  for (auto [r, n] : llvm::zip(results, region.getResults()))
-    r.replaceAllUsesWith(n);
-  for (Operation *op : llvm::reverse(ops))
-    op->erase();
 }
 
 struct FormDispatchRegionsPass

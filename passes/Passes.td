@@ -55,6 +55,31 @@ def AssignWeightFormats : Pass<"llmc-assign-weight-formats", "::mlir::ModuleOp">
   ];
 }
 
+def SelectWeightLayouts : Pass<"llmc-select-weight-layouts", "::mlir::ModuleOp"> {
+  let summary = "Picks each weight's layout for the target's kernels";
+  let description = [{
+    Q8_0 and Q4_0 matrices used by linear layers get the interleaved layout the
+    target's integer dot products read: `rows16` for 512-bit registers (one
+    row per 32-bit lane of a zmm register), `rows8` for 256-bit ones. Tables
+    only gathered by `llm.embedding` keep the plain layout, and so do float
+    weights. The packer applies the layout.
+  }];
+  let options = [
+    Option<"rowGroup", "row-group", "int64_t", "16",
+           "rows interleaved per group: 16 (AVX-512), 8 (AVX2), 0 (plain)">,
+  ];
+}
+
+def QuantizeActivations : Pass<"llmc-quantize-activations", "::mlir::ModuleOp"> {
+  let summary = "Feeds block-quantized linears int8 activations";
+  let description = [{
+    Before every linear layer whose weight is Q8_0 or Q4_0, the input rows are
+    quantized to int8 blocks (`llm.quantize_act`), once per input value (q, k
+    and v share one), so the matmul can use integer dot products. Fusion later
+    moves the quantization into the kernel that produces the input.
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Dispatch regions and kernels
 //===----------------------------------------------------------------------===//
@@ -65,6 +90,28 @@ def FormDispatchRegions : Pass<"llmc-form-dispatch-regions", "::mlir::ModuleOp">
     Every compute op starts a region; an elementwise op joins the region of its
     elementwise producer when it is that producer's only user (silu and mul of
     a SwiGLU become one kernel). Reshapes stay outside regions: they are views.
+  }];
+}
+
+def FuseSiblingLinears : Pass<"llmc-fuse-sibling-linears", "::mlir::ModuleOp"> {
+  let summary = "Puts linear layers that read the same input into one region";
+  let description = [{
+    q, k and v (and gate and up) read the same activation: one kernel computes
+    all of them, each workgroup taking rows of one weight, so the input is
+    read (and quantized) once and there is one dispatch instead of three.
+  }];
+}
+
+def FuseEpilogues : Pass<"llmc-fuse-epilogues", "::mlir::ModuleOp"> {
+  let summary = "Fuses consumers into the kernel that produces their input";
+  let description = [{
+    Into linear layers: rope on q and k (through their reshapes) and the KV
+    cache append of k and v; the residual add; SwiGLU's silu(gate) * up; the
+    quantization of the result for the next linear. Into rms_norm and
+    attention: the quantization of their output. A residual add that is not
+    fused into a linear is fused into the rms_norm that reads it. A consumer
+    joins only when every tensor it reads comes from the producer (or from
+    outside both), so the result is one kernel the targets can emit.
   }];
 }
 

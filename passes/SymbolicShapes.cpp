@@ -132,6 +132,13 @@ private:
               out.back() = constant(linear.getWeight().getType().getShape()[0]);
               return out;
             })
+            .Case<QuantizeActOp>([&](QuantizeActOp q) -> FailureOr<Sizes> {
+              FailureOr<Sizes> input = sizesOf(op, q.getInput());
+              if (failed(input))
+                return failure();
+              input->back() = constant(resultType.getShape().back());
+              return input;
+            })
             .Case<RopeOp, AttentionOp>([&](Operation *) {
               return sizesOf(op, op->getOperand(0));
             })

@@ -18,6 +18,9 @@ def CPULowerKernels : Pass<"llmc-cpu-lower-kernels", "::mlir::ModuleOp"> {
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", "16",
            "f32 lanes per vector (16 for AVX-512, 8 for AVX2)">,
+    Option<"vnni", "vnni", "bool", "false",
+           "use AVX-512 VNNI (vpdpbusd) for int8 dot products; else AVX2 "
+           "vpmaddubsw">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::LLVM::LLVMDialect",

@@ -96,7 +96,8 @@ llvm::Expected<CPUDescription> describeCPU(const std::string &cpuName) {
 
 std::string llvmLoweringPipeline() {
   return "llmc-cpu-approximate-math,canonicalize,cse,"
-         "convert-scf-to-cf,convert-vector-to-llvm{reassociate-fp-reductions=1},"
+         "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+         "convert-vector-to-llvm{reassociate-fp-reductions=1},"
          "finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,"
          "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts";
 }

@@ -18,8 +18,8 @@ using namespace llmc::llm;
 
 namespace llmc::cpu {
 
-LogicalResult emitAttention(KernelEmitter &e, AttentionOp op,
-                            KernelViews &views) {
+LogicalResult emitAttention(KernelEmitter &e, func::FuncOp kernel,
+                            AttentionOp op, KernelViews &views) {
   KVCacheType cache = op.getCache().getType();
   auto queryType = op.getQuery().getType();
   int64_t heads = queryType.getDimSize(1), dim = cache.getHeadDim();
@@ -30,7 +30,19 @@ LogicalResult emitAttention(KernelEmitter &e, AttentionOp op,
 
   Value t = e.workgroup[0], h = e.workgroup[1];
   Value q = views.get(op.getQuery()).memref;
-  Value out = views.get(op.getResult()).memref;
+  // The result is stored, or (fused) reshaped to [tokens, heads * head_dim]
+  // and quantized for the next linear layer.
+  QuantizeActOp quantize;
+  for (Operation *user : op.getResult().getUsers())
+    if (auto reshape = dyn_cast<ReshapeOp>(user))
+      for (Operation *u : reshape.getResult().getUsers())
+        if (auto q8 = dyn_cast<QuantizeActOp>(u))
+          quantize = q8;
+  if (quantize && dim % 32)
+    return op.emitOpError() << "a fused quantization needs head_dim % 32 == 0";
+  bool store = llvm::is_contained(
+      kernel.getBody().front().getTerminator()->getOperands(), op.getResult());
+  Value out = store ? views.get(op.getResult()).memref : Value();
   Value keys = views.get(op.getCache()).memref;
   Value values = views.kvValues.lookup(op.getCache()).memref;
   Value tables = views.get(op.getBlockTables()).memref;
@@ -73,7 +85,22 @@ LogicalResult emitAttention(KernelEmitter &e, AttentionOp op,
       });
   Value inv = e.b.create<arith::DivFOp>(e.loc, e.f32(1), state[1]);
   Value result = e.b.create<arith::MulFOp>(e.loc, state[2], e.splat(vt, inv));
-  e.b.create<vector::StoreOp>(e.loc, result, out, ValueRange{t, h, e.idx(0)});
+  if (out)
+    e.b.create<vector::StoreOp>(e.loc, result, out, ValueRange{t, h, e.idx(0)});
+  if (quantize) {
+    int64_t k = heads * dim;
+    Value q8 = views.get(quantize.getResult()).memref;
+    for (int64_t blk = 0; blk < dim / 32; ++blk) {
+      Value lo = e.b.create<vector::ExtractStridedSliceOp>(
+          e.loc, result, ArrayRef<int64_t>{32 * blk}, ArrayRef<int64_t>{16},
+          ArrayRef<int64_t>{1});
+      Value hi = e.b.create<vector::ExtractStridedSliceOp>(
+          e.loc, result, ArrayRef<int64_t>{32 * blk + 16}, ArrayRef<int64_t>{16},
+          ArrayRef<int64_t>{1});
+      Value block = e.add(e.mul(h, e.idx(dim / 32)), e.idx(blk));
+      e.storeQuantizedBlock(q8, t, block, lo, hi, k);
+    }
+  }
   return success();
 }
 

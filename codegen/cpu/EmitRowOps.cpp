@@ -34,53 +34,176 @@ static void copyRowF32(KernelEmitter &e, Value src, Value srcRow, Value dst,
   });
 }
 
+/// Dequantizes row `tableRow` of a plain Q8_0/Q4_0 table into dst[row].
+static void dequantizeRowF32(KernelEmitter &e, WeightFormat format, Value table,
+                             Value tableRow, Value dst, Value row, int64_t cols) {
+  OpBuilder &b = e.b;
+  Location loc = e.loc;
+  bool q4 = format == WeightFormat::q4_0;
+  int64_t blockBytes = q4 ? 18 : 34;
+  int64_t blocks = cols / 32;
+  auto i8x16 = VectorType::get({16}, b.getIntegerType(8));
+  auto i32x16 = VectorType::get({16}, b.getI32Type());
+  VectorType f32v = e.vecF32(16);
+  e.forLoop(e.idx(0), e.idx(blocks), e.idx(1), [&](Value blk) {
+    Value at = e.mul(e.add(e.mul(tableRow, e.idx(blocks)), blk), e.idx(blockBytes));
+    Value d = b.create<arith::ExtFOp>(
+        loc, b.getF32Type(),
+        b.create<vector::ExtractOp>(
+            loc,
+            b.create<vector::BitCastOp>(
+                loc, VectorType::get({1}, b.getF16Type()),
+                b.create<vector::LoadOp>(
+                    loc, VectorType::get({2}, b.getIntegerType(8)), table,
+                    ValueRange{at})),
+            ArrayRef<int64_t>{0}).getResult());
+    Value quants = e.add(at, e.idx(2));
+    Value q0, q1;
+    if (q4) {
+      Value wide = b.create<arith::ExtUIOp>(
+          loc, i32x16, b.create<vector::LoadOp>(loc, i8x16, table, ValueRange{quants}));
+      auto c = [&](int32_t v) {
+        return b.create<arith::ConstantOp>(
+            loc, DenseElementsAttr::get(i32x16, b.getI32IntegerAttr(v).getValue()));
+      };
+      q0 = b.create<arith::SubIOp>(loc, b.create<arith::AndIOp>(loc, wide, c(15)), c(8));
+      q1 = b.create<arith::SubIOp>(loc, b.create<arith::ShRUIOp>(loc, wide, c(4)), c(8));
+    } else {
+      q0 = b.create<arith::ExtSIOp>(
+          loc, i32x16, b.create<vector::LoadOp>(loc, i8x16, table, ValueRange{quants}));
+      q1 = b.create<arith::ExtSIOp>(
+          loc, i32x16,
+          b.create<vector::LoadOp>(loc, i8x16, table,
+                                   ValueRange{e.add(quants, e.idx(16))}));
+    }
+    Value dv = e.splat(f32v, d);
+    Value col = e.mul(blk, e.idx(32));
+    b.create<vector::StoreOp>(
+        loc, b.create<arith::MulFOp>(loc, b.create<arith::SIToFPOp>(loc, f32v, q0), dv),
+        dst, ValueRange{row, col});
+    b.create<vector::StoreOp>(
+        loc, b.create<arith::MulFOp>(loc, b.create<arith::SIToFPOp>(loc, f32v, q1), dv),
+        dst, ValueRange{row, e.add(col, e.idx(16))});
+  });
+}
+
 LogicalResult emitEmbedding(KernelEmitter &e, EmbeddingOp op,
                             KernelViews &views) {
   WeightType table = op.getTable().getType();
-  if (formatBlockElements(table.getFormat()) > 1)
-    return op.emitOpError() << "CPU embedding of "
-                            << stringifyWeightFormat(table.getFormat())
-                            << " tables is not supported yet";
   Value row = e.workgroup[0];
   Value tokens = views.get(op.getTokens()).memref;
   Value token = e.toIndex(e.b.create<memref::LoadOp>(e.loc, tokens, row));
-  copyRowF32(e, views.get(op.getTable()).memref, token,
-             views.get(op.getResult()).memref, row, table.getShape()[1]);
+  Value dst = views.get(op.getResult()).memref;
+  Value src = views.get(op.getTable()).memref;
+  int64_t cols = table.getShape()[1];
+  switch (table.getFormat()) {
+  case WeightFormat::q8_0:
+  case WeightFormat::q4_0:
+    if (table.getLayout() != WeightLayout::plain)
+      return op.emitOpError() << "embedding tables must keep the plain layout";
+    dequantizeRowF32(e, table.getFormat(), src, token, dst, row, cols);
+    return success();
+  case WeightFormat::f32:
+  case WeightFormat::f16:
+  case WeightFormat::bf16:
+    copyRowF32(e, src, token, dst, row, cols);
+    return success();
+  default:
+    return op.emitOpError() << "CPU embedding of "
+                            << stringifyWeightFormat(table.getFormat())
+                            << " tables is not supported";
+  }
+}
+
+LogicalResult emitQuantizeAct(KernelEmitter &e, QuantizeActOp op,
+                              KernelViews &views) {
+  int64_t k = op.getInput().getType().getShape().back();
+  Value row = e.workgroup[0];
+  Value in = views.get(op.getInput()).memref;
+  Value out = views.get(op.getResult()).memref;
+  VectorType vt = e.vecF32(16);
+  e.forLoop(e.idx(0), e.idx(k / 32), e.idx(1), [&](Value blk) {
+    Value col = e.mul(blk, e.idx(32));
+    Value lo = e.b.create<vector::LoadOp>(e.loc, vt, in, ValueRange{row, col});
+    Value hi = e.b.create<vector::LoadOp>(e.loc, vt, in,
+                                          ValueRange{row, e.add(col, e.idx(16))});
+    e.storeQuantizedBlock(out, row, blk, lo, hi, k);
+  });
   return success();
 }
 
-LogicalResult emitRMSNorm(KernelEmitter &e, RMSNormOp op, KernelViews &views) {
-  auto type = op.getInput().getType();
+/// [residual add ->] rms_norm [-> quantize]: one row per workgroup.
+LogicalResult emitNorm(KernelEmitter &e, func::FuncOp kernel,
+                       KernelViews &views) {
+  Block &body = kernel.getBody().front();
+  RMSNormOp norm = *body.getOps<RMSNormOp>().begin();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  AddOp add = norm.getInput().getDefiningOp<AddOp>();
+  QuantizeActOp quantize;
+  for (Operation *user : norm.getResult().getUsers())
+    if (auto q = dyn_cast<QuantizeActOp>(user))
+      quantize = q;
+  auto type = norm.getInput().getType();
   if (type.getRank() != 2)
-    return op.emitOpError() << "CPU rms_norm handles [rows, cols] inputs";
+    return norm.emitOpError() << "CPU rms_norm handles [rows, cols] inputs";
   int64_t cols = type.getDimSize(1);
+  if (quantize && cols % 32)
+    return norm.emitOpError() << "quantized outputs need rows of 32k elements";
   int64_t lanes = lanesFor(cols, e.options.vectorWidth);
+  if (quantize)
+    lanes = 16;
   Value row = e.workgroup[0];
-  Value in = views.get(op.getInput()).memref;
-  Value gamma = views.get(op.getGamma()).memref;
-  Value out = views.get(op.getResult()).memref;
+  Value gamma = views.get(norm.getGamma()).memref;
   VectorType vt = e.vecF32(lanes);
+  auto isReturned = [&](Value v) { return llvm::is_contained(ret.getOperands(), v); };
+  // The input row (the sum when a residual add is fused), stored if returned.
+  auto loadInput = [&](Value c) -> Value {
+    if (!add)
+      return e.loadVectorF32(views.get(norm.getInput()).memref, {row, c}, lanes);
+    Value a = e.loadVectorF32(views.get(add.getLhs()).memref, {row, c}, lanes);
+    Value bb = e.loadVectorF32(views.get(add.getRhs()).memref, {row, c}, lanes);
+    return e.b.create<arith::AddFOp>(e.loc, a, bb);
+  };
   Value zero = e.splat(vt, e.f32(0));
   Value sumsq = e.forLoop(e.idx(0), e.idx(cols), e.idx(lanes), {zero},
                           [&](Value c, ValueRange acc) {
-                            Value x = e.loadVectorF32(in, {row, c}, lanes);
-                            Value sq = e.b.create<vector::FMAOp>(e.loc, x, x,
-                                                                 acc[0]);
-                            return SmallVector<Value>{sq};
+                            Value x = loadInput(c);
+                            if (add && isReturned(add.getResult()))
+                              e.b.create<vector::StoreOp>(
+                                  e.loc, x, views.get(add.getResult()).memref,
+                                  ValueRange{row, c});
+                            return SmallVector<Value>{
+                                e.b.create<vector::FMAOp>(e.loc, x, x, acc[0])};
                           })[0];
   Value mean = e.b.create<arith::DivFOp>(e.loc, e.reduceAdd(sumsq),
                                          e.f32(static_cast<float>(cols)));
-  Value eps = e.f32(op.getEps().convertToFloat());
   Value scale = e.b.create<math::RsqrtOp>(
-      e.loc, e.b.create<arith::AddFOp>(e.loc, mean, eps));
+      e.loc, e.b.create<arith::AddFOp>(e.loc, mean,
+                                       e.f32(norm.getEps().convertToFloat())));
   Value scaleV = e.splat(vt, scale);
-  e.forLoop(e.idx(0), e.idx(cols), e.idx(lanes), [&](Value c) {
-    Value x = e.loadVectorF32(in, {row, c}, lanes);
+  auto normed = [&](Value c) -> Value {
+    Value x = add && isReturned(add.getResult())
+                  ? e.b.create<vector::LoadOp>(e.loc, vt,
+                                               views.get(add.getResult()).memref,
+                                               ValueRange{row, c})
+                  : loadInput(c);
     Value g = e.loadVectorF32(gamma, {c}, lanes);
-    Value y = e.b.create<arith::MulFOp>(
+    return e.b.create<arith::MulFOp>(
         e.loc, e.b.create<arith::MulFOp>(e.loc, x, scaleV), g);
-    e.b.create<vector::StoreOp>(e.loc, y, out, ValueRange{row, c});
-  });
+  };
+  bool storeNorm = isReturned(norm.getResult());
+  if (storeNorm || !quantize)
+    e.forLoop(e.idx(0), e.idx(cols), e.idx(lanes), [&](Value c) {
+      e.b.create<vector::StoreOp>(e.loc, normed(c),
+                                  views.get(norm.getResult()).memref,
+                                  ValueRange{row, c});
+    });
+  if (quantize)
+    e.forLoop(e.idx(0), e.idx(cols / 32), e.idx(1), [&](Value blk) {
+      Value col = e.mul(blk, e.idx(32));
+      e.storeQuantizedBlock(views.get(quantize.getResult()).memref, row, blk,
+                            normed(col), normed(e.add(col, e.idx(16))), cols);
+    });
   return success();
 }
 

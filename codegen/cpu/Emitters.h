@@ -39,8 +39,6 @@ mlir::LogicalResult emitElementwise(KernelEmitter &e,
                                     KernelViews &views);
 mlir::LogicalResult emitEmbedding(KernelEmitter &e, llm::EmbeddingOp op,
                                   KernelViews &views);
-mlir::LogicalResult emitRMSNorm(KernelEmitter &e, llm::RMSNormOp op,
-                                KernelViews &views);
 mlir::LogicalResult emitRope(KernelEmitter &e, llm::RopeOp op,
                              KernelViews &views);
 mlir::LogicalResult emitKVAppend(KernelEmitter &e, llm::KVAppendOp op,
@@ -51,10 +49,19 @@ mlir::LogicalResult emitSoftmax(KernelEmitter &e, llm::SoftmaxOp op,
                                 KernelViews &views);
 mlir::LogicalResult emitArgmax(KernelEmitter &e, llm::ArgmaxOp op,
                                KernelViews &views);
-mlir::LogicalResult emitLinear(KernelEmitter &e, llm::LinearOp op,
-                               KernelViews &views);
-mlir::LogicalResult emitAttention(KernelEmitter &e, llm::AttentionOp op,
-                                  KernelViews &views);
+mlir::LogicalResult emitLinearFamily(KernelEmitter &e,
+                                     mlir::func::FuncOp kernel,
+                                     KernelViews &views);
+mlir::LogicalResult emitNorm(KernelEmitter &e, mlir::func::FuncOp kernel,
+                             KernelViews &views);
+mlir::LogicalResult emitQuantizeAct(KernelEmitter &e, llm::QuantizeActOp op,
+                                    KernelViews &views);
+/// Rows per workgroup of a linear kernel and its workgroups per weight.
+int64_t linearTileRows(mlir::func::FuncOp kernel);
+llvm::SmallVector<int64_t> linearTiles(mlir::func::FuncOp kernel,
+                                       int64_t tileRows);
+mlir::LogicalResult emitAttention(KernelEmitter &e, mlir::func::FuncOp kernel,
+                                  llm::AttentionOp op, KernelViews &views);
 
 /// Rows of output a linear workgroup computes, and tokens per workgroup.
 inline constexpr int64_t kLinearRowsPerWorkgroup = 16;

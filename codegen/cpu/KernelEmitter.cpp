@@ -3,6 +3,7 @@
 #include "codegen/cpu/KernelEmitter.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 
 using namespace mlir;
 
@@ -153,6 +154,88 @@ Value KernelEmitter::reduceAdd(Value vector) {
 Value KernelEmitter::reduceMax(Value vector) {
   return b.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXIMUMF,
                                        vector, arith::FastMathFlags::reassoc);
+}
+
+Value KernelEmitter::loadScalarFromBytes(Value bytes, ValueRange indices,
+                                         Type type) {
+  Value raw = b.create<vector::LoadOp>(
+      loc, VectorType::get({4}, b.getIntegerType(8)), bytes, indices);
+  Value cast =
+      b.create<vector::BitCastOp>(loc, VectorType::get({1}, type), raw);
+  return b.create<vector::ExtractOp>(loc, cast, ArrayRef<int64_t>{0});
+}
+
+void KernelEmitter::storeScalarToBytes(Value value, Value bytes,
+                                       ValueRange indices) {
+  Value v = b.create<vector::BroadcastOp>(
+      loc, VectorType::get({1}, value.getType()), value);
+  Value raw = b.create<vector::BitCastOp>(
+      loc, VectorType::get({4}, b.getIntegerType(8)), v);
+  b.create<vector::StoreOp>(loc, raw, bytes, indices);
+}
+
+Value KernelEmitter::loadActScale(Value act, Value row, Value block, int64_t k) {
+  Value offset = add(idx(k), mul(block, idx(4)));
+  return loadScalarFromBytes(act, {row, offset}, b.getF32Type());
+}
+
+Value KernelEmitter::loadActSum(Value act, Value row, Value block, int64_t k) {
+  Value offset = add(idx(k + k / 8), mul(block, idx(4)));
+  return loadScalarFromBytes(act, {row, offset}, b.getI32Type());
+}
+
+Value KernelEmitter::broadcastActWord(Value act, Value row, Value byteOffset,
+                                      int64_t lanes) {
+  Value raw = b.create<vector::LoadOp>(
+      loc, VectorType::get({4}, b.getIntegerType(8)), act,
+      ValueRange{row, byteOffset});
+  Value word = b.create<vector::BitCastOp>(
+      loc, VectorType::get({1}, b.getI32Type()), raw);
+  Value scalar = b.create<vector::ExtractOp>(loc, word, ArrayRef<int64_t>{0});
+  return b.create<vector::BroadcastOp>(
+      loc, VectorType::get({lanes}, b.getI32Type()), scalar);
+}
+
+void KernelEmitter::storeQuantizedBlock(Value act, Value row, Value block,
+                                        Value lo, Value hi, int64_t k) {
+  auto f32v = vecF32(16);
+  Value absLo = b.create<math::AbsFOp>(loc, lo);
+  Value absHi = b.create<math::AbsFOp>(loc, hi);
+  Value amax = reduceMax(b.create<arith::MaximumFOp>(loc, absLo, absHi));
+  Value scale = b.create<arith::DivFOp>(loc, amax, f32(127.0f));
+  Value isZero = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, scale,
+                                         f32(0.0f));
+  Value inv = b.create<arith::SelectOp>(
+      loc, isZero, f32(0.0f), b.create<arith::DivFOp>(loc, f32(1.0f), scale));
+  Value invV = splat(f32v, inv);
+  auto i32v = VectorType::get({16}, b.getI32Type());
+  auto i8v = VectorType::get({16}, b.getIntegerType(8));
+  auto quantize = [&](Value v) {
+    Value r = b.create<math::RoundEvenOp>(loc,
+                                          b.create<arith::MulFOp>(loc, v, invV));
+    return b.create<arith::FPToSIOp>(loc, i32v, r).getResult();
+  };
+  Value qLo = quantize(lo), qHi = quantize(hi);
+  Value base = mul(block, idx(32));
+  b.create<vector::StoreOp>(loc, b.create<arith::TruncIOp>(loc, i8v, qLo), act,
+                            ValueRange{row, base});
+  b.create<vector::StoreOp>(loc, b.create<arith::TruncIOp>(loc, i8v, qHi), act,
+                            ValueRange{row, add(base, idx(16))});
+  Value sum = b.create<vector::ReductionOp>(
+      loc, vector::CombiningKind::ADD, b.create<arith::AddIOp>(loc, qLo, qHi));
+  Value slot = mul(block, idx(4));
+  storeScalarToBytes(scale, act, {row, add(idx(k), slot)});
+  storeScalarToBytes(sum, act, {row, add(idx(k + k / 8), slot)});
+}
+
+Value KernelEmitter::silu(Value x) {
+  Type t = x.getType();
+  Value one = f32(1.0f);
+  if (auto vt = dyn_cast<VectorType>(t))
+    one = splat(vt, one);
+  Value denom = b.create<arith::AddFOp>(
+      loc, one, b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, x)));
+  return b.create<arith::DivFOp>(loc, x, denom);
 }
 
 MemRefType weightMemRefType(MLIRContext *ctx, llm::WeightType type) {

@@ -93,6 +93,27 @@ public:
   /// Sum of the lanes (reassociating, so it is a tree, not a chain).
   mlir::Value reduceAdd(mlir::Value vector);
   mlir::Value reduceMax(mlir::Value vector);
+
+  // Quantized activation rows (llm.quantize_act): [K int8][K/32 f32 scales]
+  // [K/32 i32 sums] per row of a memref<?xBxi8>.
+  /// Quantizes 32 values (two vector<16xf32>) into block `block` of row
+  /// `row`: scale = amax / 127, int8 = round-to-even(x / scale), and the sum.
+  void storeQuantizedBlock(mlir::Value act, mlir::Value row, mlir::Value block,
+                           mlir::Value lo, mlir::Value hi, int64_t k);
+  /// The f32 scale / i32 sum of a block, and 4 bytes broadcast to all lanes.
+  mlir::Value loadActScale(mlir::Value act, mlir::Value row, mlir::Value block,
+                           int64_t k);
+  mlir::Value loadActSum(mlir::Value act, mlir::Value row, mlir::Value block,
+                         int64_t k);
+  mlir::Value broadcastActWord(mlir::Value act, mlir::Value row,
+                               mlir::Value byteOffset, int64_t lanes);
+  /// A scalar of `type` (f32/i32) read from / written to a byte memref.
+  mlir::Value loadScalarFromBytes(mlir::Value bytes, mlir::ValueRange indices,
+                                  mlir::Type type);
+  void storeScalarToBytes(mlir::Value value, mlir::Value bytes,
+                          mlir::ValueRange indices);
+  /// x * sigmoid(x), elementwise on a vector or scalar.
+  mlir::Value silu(mlir::Value x);
 };
 
 /// Shape of a weight's element storage: f32/f16/bf16 as 2-d (or 1-d)

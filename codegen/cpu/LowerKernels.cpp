@@ -22,7 +22,7 @@ namespace {
 constexpr int64_t kViewBlocks = int64_t(1) << 24;
 
 bool isElementwiseOp(Operation &op) {
-  return isa<SiluOp, GeluOp, AddOp, MulOp>(op);
+  return isa<SiluOp, GeluOp, AddOp, MulOp, ReshapeOp>(op);
 }
 
 /// The op that decides the kernel's kind: its first non-elementwise op.
@@ -48,6 +48,18 @@ FailureOr<AffineExpr> rowsExpr(func::FuncOp kernel) {
 }
 } // namespace
 
+/// The leading (token) size of a kernel argument, as an expression.
+static FailureOr<AffineExpr> argRows(func::FuncOp kernel, Value arg) {
+  auto blockArg = dyn_cast<BlockArgument>(arg);
+  if (!blockArg)
+    return kernel.emitOpError() << "reads a value computed in the kernel";
+  auto shape = kernel.getArgAttrOfType<AffineMapAttr>(blockArg.getArgNumber(),
+                                                      "llm.shape");
+  if (!shape)
+    return kernel.emitOpError() << "has an argument without llm.shape";
+  return shape.getValue().getResult(0);
+}
+
 FailureOr<AffineMap> planGrid(func::FuncOp kernel, unsigned numSymbols) {
   FailureOr<AffineExpr> rows = rowsExpr(kernel);
   if (failed(rows))
@@ -55,14 +67,23 @@ FailureOr<AffineMap> planGrid(func::FuncOp kernel, unsigned numSymbols) {
   MLIRContext *ctx = kernel.getContext();
   AffineExpr one = getAffineConstantExpr(1, ctx);
   SmallVector<AffineExpr, 3> grid = {*rows, one, one};
-  Operation *root = rootOp(kernel);
-  if (auto linear = dyn_cast_or_null<LinearOp>(root)) {
-    int64_t n = linear.getWeight().getType().getShape()[0];
-    grid = {getAffineConstantExpr(
-                (n + kLinearRowsPerWorkgroup - 1) / kLinearRowsPerWorkgroup, ctx),
-            (*rows).ceilDiv(kLinearTokensPerWorkgroup), one};
-  } else if (auto attention = dyn_cast_or_null<AttentionOp>(root)) {
-    grid = {*rows,
+  Block &body = kernel.getBody().front();
+  if (!body.getOps<LinearOp>().empty()) {
+    LinearOp first = *body.getOps<LinearOp>().begin();
+    FailureOr<AffineExpr> tokens = argRows(kernel, first.getInput());
+    if (failed(tokens))
+      return failure();
+    int64_t tiles = 0;
+    for (int64_t t : linearTiles(kernel, linearTileRows(kernel)))
+      tiles += t;
+    grid = {getAffineConstantExpr(tiles, ctx),
+            (*tokens).ceilDiv(kLinearTokensPerWorkgroup), one};
+  } else if (!body.getOps<AttentionOp>().empty()) {
+    AttentionOp attention = *body.getOps<AttentionOp>().begin();
+    FailureOr<AffineExpr> tokens = argRows(kernel, attention.getQuery());
+    if (failed(tokens))
+      return failure();
+    grid = {*tokens,
             getAffineConstantExpr(attention.getQuery().getType().getDimSize(1),
                                   ctx),
             one};
@@ -72,26 +93,27 @@ FailureOr<AffineMap> planGrid(func::FuncOp kernel, unsigned numSymbols) {
 
 LogicalResult emitKernelBody(KernelEmitter &e, func::FuncOp kernel,
                              KernelViews &views) {
+  Block &body = kernel.getBody().front();
+  if (!body.getOps<LinearOp>().empty())
+    return emitLinearFamily(e, kernel, views);
+  if (!body.getOps<AttentionOp>().empty())
+    return emitAttention(e, kernel, *body.getOps<AttentionOp>().begin(), views);
+  if (!body.getOps<RMSNormOp>().empty())
+    return emitNorm(e, kernel, views);
   Operation *root = rootOp(kernel);
   if (!root)
     return emitElementwise(e, kernel, views);
-  unsigned computeOps = 0;
-  for (Operation &op : kernel.getBody().front().without_terminator())
-    computeOps += !isElementwiseOp(op) ? 1 : 0;
-  if (computeOps != 1 || &kernel.getBody().front().front() != root ||
-      root->getNextNode() != kernel.getBody().front().getTerminator())
+  if (root->getNextNode() != body.getTerminator())
     return kernel.emitOpError()
            << "has a region the CPU target cannot lower yet";
   return llvm::TypeSwitch<Operation *, LogicalResult>(root)
       .Case([&](EmbeddingOp op) { return emitEmbedding(e, op, views); })
-      .Case([&](RMSNormOp op) { return emitRMSNorm(e, op, views); })
       .Case([&](RopeOp op) { return emitRope(e, op, views); })
       .Case([&](KVAppendOp op) { return emitKVAppend(e, op, views); })
       .Case([&](SelectRowsOp op) { return emitSelectRows(e, op, views); })
       .Case([&](SoftmaxOp op) { return emitSoftmax(e, op, views); })
       .Case([&](ArgmaxOp op) { return emitArgmax(e, op, views); })
-      .Case([&](LinearOp op) { return emitLinear(e, op, views); })
-      .Case([&](AttentionOp op) { return emitAttention(e, op, views); })
+      .Case([&](QuantizeActOp op) { return emitQuantizeAct(e, op, views); })
       .Default([&](Operation *op) {
         return op->emitOpError() << "has no CPU lowering";
       });
@@ -109,6 +131,7 @@ struct CPULowerKernelsPass
       numSymbols = symbols.size();
     CPUOptions options;
     options.vectorWidth = vectorWidth;
+    options.hasAVX512VNNI = vnni;
     SmallVector<func::FuncOp> kernels;
     for (auto func : module.getOps<func::FuncOp>())
       if (func->hasAttr("llm.kernel"))

@@ -102,11 +102,24 @@ public:
     std::string quantOpts = "quant=" + options.quant;
     if (!options.quantOutput.empty())
       quantOpts += " quant-output=" + options.quantOutput;
+    auto cpu = cpu::describeCPU(options.cpu);
+    if (!cpu)
+      return cpu.takeError();
+    cpuDescription = *cpu;
+    // Integer dot products read weights interleaved by 16 rows (AVX-512) or 8.
+    int64_t rowGroup = cpuDescription.vectorWidth >= 16 && cpuDescription.hasAVX512VNNI
+                           ? 16
+                       : cpuDescription.vectorWidth >= 8 ? 8
+                                                         : 0;
     struct Step { const char *phase; std::string pipeline; };
     const Step steps[] = {
         {"shapes", "llmc-symbolic-shapes"},
-        {"formats", "llmc-assign-weight-formats{" + quantOpts + "}"},
-        {"regions", "llmc-form-dispatch-regions"},
+        {"formats", "llmc-assign-weight-formats{" + quantOpts +
+                        "},llmc-select-weight-layouts{row-group=" +
+                        std::to_string(rowGroup) +
+                        "},llmc-quantize-activations"},
+        {"regions", "llmc-form-dispatch-regions,llmc-fuse-sibling-linears,"
+                    "llmc-fuse-epilogues"},
         {"kernels", "llmc-outline-kernels"},
         {"bufferize", "llmc-bufferize-entries"},
         {"plan", "llmc-plan-memory{alignment=64}"},
@@ -185,12 +198,7 @@ private:
     return llvm::Error::success();
   }
 
-  llvm::Error codegen() {
-    auto cpu = cpu::describeCPU(options.cpu);
-    if (!cpu)
-      return cpu.takeError();
-    cpuDescription = *cpu;
-    // Kernels move to their own module; the program keeps their signatures.
+  llvm::Error codegen() {    // Kernels move to their own module; the program keeps their signatures.
     kernelModule = ModuleOp::create(module->getLoc());
     (*kernelModule)->setAttrs((*module)->getAttrDictionary());
     OpBuilder b(context.get());
@@ -200,9 +208,11 @@ private:
         auto clone = cast<func::FuncOp>(b.clone(*func));
         clone.setPublic();
       }
-    std::string lower = llvm::formatv("llmc-cpu-lower-kernels{{vector-width={0}}",
-                                      cpuDescription.vectorWidth)
-                            .str();
+    std::string lower =
+        llvm::formatv("llmc-cpu-lower-kernels{{vector-width={0} vnni={1}}",
+                      cpuDescription.vectorWidth,
+                      cpuDescription.hasAVX512VNNI ? 1 : 0)
+            .str();
     if (auto err = runPasses(*kernelModule, lower))
       return err;
     // The program records each kernel's grid.

@@ -90,10 +90,16 @@ Status resolve(const ModelSource &source, const PackRequest &request, Job &job) 
     return Status::error("weight '" + request.name + "' needs " +
                          std::to_string(job.rows) + " rows, its sources have " +
                          std::to_string(rows));
-  if (request.layout != 0)
+  int64_t group = layoutRowGroup(request.layout);
+  if (request.layout != 0 &&
+      (!group || (request.format != TensorType::Q8_0 &&
+                  request.format != TensorType::Q4_0) ||
+       job.rows % group))
     return Status::error("weight '" + request.name + "': layout " +
-                         std::to_string(request.layout) +
-                         " is not supported by this packer");
+                         std::to_string(request.layout) + " of " +
+                         tensorTypeName(request.format) + " [" +
+                         std::to_string(job.rows) + " rows] is not supported "
+                         "by this packer");
   int64_t bytes = packedBytes(request.format, request.layout, request.shape);
   if (bytes < 0 || static_cast<uint64_t>(bytes) != request.bytes)
     return Status::error("weight '" + request.name + "': the program expects " +
@@ -112,9 +118,10 @@ RowSource rowSource(const Job &job, int64_t row) {
   return {job.sources.back(), 0};
 }
 
-/// Converts rows [begin, end) of a job into `out` (the job's bytes).
-void convertRows(const Job &job, int64_t begin, int64_t end, uint8_t *out,
-                 std::vector<float> &scratch) {
+/// Converts rows [begin, end) of a job into `out` (plain rows of the
+/// target format, `rowBytes` apart).
+void convertPlainRows(const Job &job, int64_t begin, int64_t end, uint8_t *out,
+                      std::vector<float> &scratch) {
   TensorType to = job.request->format;
   int64_t rowBytes = tensorTypeBytes(to, job.cols);
   scratch.resize(job.cols);
@@ -123,7 +130,7 @@ void convertRows(const Job &job, int64_t begin, int64_t end, uint8_t *out,
     TensorType from = *src.tensor->type;
     int64_t srcRowBytes = tensorTypeBytes(from, job.cols);
     const uint8_t *in = src.tensor->data + src.row * srcRowBytes;
-    uint8_t *dst = out + r * rowBytes;
+    uint8_t *dst = out + (r - begin) * rowBytes;
     if (from == to) {
       std::memcpy(dst, in, rowBytes);
       continue;
@@ -132,7 +139,56 @@ void convertRows(const Job &job, int64_t begin, int64_t end, uint8_t *out,
     quantizeRow(to, scratch.data(), dst, job.cols);
   }
 }
+
+/// Converts rows [begin, end) of a job into the job's bytes at `out`, in its
+/// layout (`begin` and `end` are multiples of the row group).
+void convertRows(const Job &job, int64_t begin, int64_t end, uint8_t *out,
+                 std::vector<float> &scratch, std::vector<uint8_t> &plain) {
+  int64_t rowBytes = tensorTypeBytes(job.request->format, job.cols);
+  int64_t group = layoutRowGroup(job.request->layout);
+  if (!group) {
+    convertPlainRows(job, begin, end, out + begin * rowBytes, scratch);
+    return;
+  }
+  plain.resize(group * rowBytes);
+  for (int64_t r = begin; r < end; r += group) {
+    convertPlainRows(job, r, r + group, plain.data(), scratch);
+    interleaveRowGroup(job.request->format, group, job.cols, plain.data(),
+                       out + r * rowBytes);
+  }
+}
 } // namespace
+
+int64_t layoutRowGroup(uint8_t layout) {
+  switch (static_cast<WeightLayoutKind>(layout)) {
+  case WeightLayoutKind::Rows16: return 16;
+  case WeightLayoutKind::Rows8: return 8;
+  default: return 0;
+  }
+}
+
+void interleaveRowGroup(TensorType format, int64_t group, int64_t cols,
+                        const uint8_t *plain, uint8_t *out) {
+  bool q8 = format == TensorType::Q8_0;
+  int64_t blockBytes = q8 ? 34 : 18;
+  int64_t quantBytes = q8 ? 32 : 16;
+  int64_t blocks = cols / 32;
+  int64_t rowBytes = blocks * blockBytes;
+  uint8_t *quants = out;
+  uint8_t *scales = out + blocks * quantBytes * group;
+  for (int64_t b = 0; b < blocks; ++b) {
+    for (int64_t step = 0; step < quantBytes / 4; ++step)
+      for (int64_t row = 0; row < group; ++row) {
+        const uint8_t *q = plain + row * rowBytes + b * blockBytes + 2 + 4 * step;
+        for (int t = 0; t < 4; ++t)
+          *quants++ = q8 ? static_cast<uint8_t>(q[t] ^ 0x80) : q[t];
+      }
+    for (int64_t row = 0; row < group; ++row) {
+      std::memcpy(scales, plain + row * rowBytes + b * blockBytes, 2);
+      scales += 2;
+    }
+  }
+}
 
 int64_t packedBytes(TensorType format, uint8_t layout,
                     const std::vector<int64_t> &shape) {
@@ -200,6 +256,8 @@ Status packWeights(const ModelSource &source,
   for (size_t j = 0; j < jobs.size(); ++j) {
     int64_t rowBytes = tensorTypeBytes(requests[j].format, jobs[j].cols);
     int64_t chunk = std::max<int64_t>(1, (4 << 20) / std::max<int64_t>(rowBytes, 1));
+    if (int64_t group = layoutRowGroup(requests[j].layout))
+      chunk = (chunk + group - 1) / group * group;
     for (int64_t r = 0; r < jobs[j].rows; r += chunk)
       items.push_back({j, r, std::min(jobs[j].rows, r + chunk)});
   }
@@ -209,10 +267,11 @@ Status packWeights(const ModelSource &source,
   std::atomic<size_t> next{0};
   auto work = [&] {
     std::vector<float> scratch;
+    std::vector<uint8_t> plain;
     for (size_t i; (i = next.fetch_add(1)) < items.size();) {
       const Item &item = items[i];
       convertRows(jobs[item.job], item.begin, item.end,
-                  base + jobs[item.job].offset, scratch);
+                  base + jobs[item.job].offset, scratch, plain);
     }
   };
   std::vector<std::thread> pool;

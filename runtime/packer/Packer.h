@@ -20,7 +20,17 @@
 namespace llmc {
 
 /// Weight layouts (the llm dialect's WeightLayout).
-enum class WeightLayoutKind : uint8_t { Plain = 0, Rows16 = 1, Split = 2 };
+enum class WeightLayoutKind : uint8_t { Plain = 0, Rows16 = 1, Split = 2, Rows8 = 3 };
+
+/// Rows interleaved per group by a rows16/rows8 layout (0 for others).
+int64_t layoutRowGroup(uint8_t layout);
+
+/// Rearranges `group` consecutive plain rows of Q8_0 or Q4_0 blocks (`cols`
+/// elements each) into one interleaved row group: for each block, 4 bytes of
+/// quants of each row in turn (Q8_0 quants offset by 128 to unsigned), then
+/// all the group's f16 scales, block by block.
+void interleaveRowGroup(TensorType format, int64_t group, int64_t cols,
+                        const uint8_t *plain, uint8_t *out);
 
 struct PackRequest {
   std::string name;                 // the llm.weight symbol

@@ -290,6 +290,20 @@ def act_q8_0(x):
     return (q.astype(np.float64) * d16[:, None]).reshape(shp)
 
 
+def act_q8_f32(x):
+    """llmc's activation quantization (its documented semantics, for
+    --act-quant): blocks of 32, scale amax/127 kept in f32, codes rounded
+    half to even."""
+    shp = x.shape
+    b = x.astype(np.float32).reshape(-1, 32)
+    amax = np.abs(b).max(axis=1)
+    d = (amax / np.float32(127)).astype(np.float32)
+    with np.errstate(divide="ignore"):
+        inv = np.where(d != 0, np.float32(1) / d, np.float32(0)).astype(np.float32)
+    q = np.rint(b * inv[:, None])
+    return (q.astype(np.float64) * d.astype(np.float64)[:, None]).reshape(shp)
+
+
 def act_q8_k(x):
     shp = x.shape
     b = x.astype(np.float32).reshape(-1, 256)
@@ -338,7 +352,9 @@ class Runner:
         self.n_past = 0
 
     def lin(self, x, key, bias=None):
-        if self.act_quant:
+        if self.act_quant == "q8":
+            x = act_q8_f32(x).astype(x.dtype)
+        elif self.act_quant:
             x = act_round(x, weight_type(self.m, key))
         y = x @ self.m.w[key].T.astype(self.dt, copy=False)
         if bias is not None and bias in self.m.w:
@@ -448,6 +464,10 @@ def main(argv=None):
     ap.add_argument("--f16-attention", dest="kv_f16", action="store_true",
                     help="emulate llama.cpp's CPU attention precision: K, V, Q and the softmax "
                          "probabilities rounded to float16 (F16 KV cache)")
+    ap.add_argument("--act-quant", choices=["q8"],
+                    help="q8: round the input of every linear layer to int8 blocks of 32 with an "
+                         "f32 scale (amax/127, round half to even), as llmc's integer matmuls on "
+                         "Q8_0/Q4_0 weights do")
     ap.add_argument("--emulate-llamacpp", action="store_true",
                     help="--f16-attention, and round activations before each matmul as llama.cpp's "
                          "CPU kernels do for the weight's type (Q8_0 / Q8_K / F16 / BF16)")
@@ -465,7 +485,8 @@ def main(argv=None):
         bos = tk["bos"] if tk["add_bos"] else None
         dt = np.float64 if args.precision == "f64" else np.float32
         print(json.dumps(perplexity(model, toks, bos, args.ctx, args.second_half, dt,
-                                    args.kv_f16 or args.emulate_llamacpp, args.emulate_llamacpp)))
+                                    args.kv_f16 or args.emulate_llamacpp,
+                                    args.act_quant or args.emulate_llamacpp)))
         return
     if not args.tokens:
         raise SystemExit("reference: give --tokens (or --perplexity --text-file)")
@@ -486,7 +507,7 @@ def main(argv=None):
         emulate_quant(model, args.quantize, args.quant_output)
     dt = np.float64 if args.precision == "f64" else np.float32
     logits, gen, margins = run(model, tokens, args.n, dt, args.kv_f16 or args.emulate_llamacpp,
-                               args.emulate_llamacpp)
+                               args.act_quant or args.emulate_llamacpp)
     if args.dump_logits:
         logits.astype("<f4").tofile(args.dump_logits)
     if args.json:

@@ -60,11 +60,17 @@ def LLM_WeightFormatAttr : EnumAttr<LLM_Dialect, LLM_WeightFormat, "format"> {
 
 // How a weight's bytes are arranged for the target's kernels. `plain` is the
 // format's own layout (row-major rows of blocks); other layouts are chosen by
-// the layout pass and applied by the packer.
+// the layout pass and applied by the packer:
+//   rows16 / rows8: groups of 16 (8) rows interleaved 4 bytes at a time, so a
+//     512-bit (256-bit) register holds 4 quants of each of 16 (8) rows, one row
+//     per 32-bit lane, for integer dot products; each group's f16 scales
+//     follow its quants (Q8_0 quants stored as unsigned, offset by 128);
+//   split: scales in their own f32 array, quants as 32-bit words (GPUs).
 def LLM_WeightLayout : I32EnumAttr<"WeightLayout", "weight layout", [
     I32EnumAttrCase<"plain", 0>,
     I32EnumAttrCase<"rows16", 1>,
-    I32EnumAttrCase<"split", 2>
+    I32EnumAttrCase<"split", 2>,
+    I32EnumAttrCase<"rows8", 3>
   ]> {
   let cppNamespace = "::llmc::llm";
   let genSpecializedAttr = 0;

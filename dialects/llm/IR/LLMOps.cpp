@@ -149,6 +149,20 @@ LogicalResult RMSNormOp::verify() {
   return checkOnlyLeadingDimDynamic(*this, "input", input);
 }
 
+LogicalResult QuantizeActOp::verify() {
+  auto input = getInput().getType();
+  int64_t k = input.getShape().back();
+  if (ShapedType::isDynamic(k) || k % 32)
+    return emitOpError() << "rows must have a static multiple of 32 elements, "
+                            "got "
+                         << dimString(k);
+  SmallVector<int64_t> expected(input.getShape());
+  expected.back() = rowBytes(k);
+  if (failed(checkShape(*this, "result", getResult().getType(), expected)))
+    return failure();
+  return checkOnlyLeadingDimDynamic(*this, "input", input);
+}
+
 LogicalResult LinearOp::verify() {
   auto input = getInput().getType();
   WeightType weight = getWeight().getType();
@@ -156,7 +170,17 @@ LogicalResult LinearOp::verify() {
     return emitOpError() << "weight must be a matrix, got rank "
                          << weight.getRank();
   int64_t rows = weight.getShape()[0], cols = weight.getShape()[1];
-  if (!dimsAgree(input.getShape().back(), cols))
+  if (input.getElementType().isInteger(8)) {
+    if (formatBlockElements(weight.getFormat()) != 32)
+      return emitOpError() << "quantized activations need a q8_0 or q4_0 "
+                              "weight, got "
+                           << stringifyWeightFormat(weight.getFormat());
+    if (input.getShape().back() != QuantizeActOp::rowBytes(cols))
+      return emitOpError() << "quantized input rows must have "
+                           << QuantizeActOp::rowBytes(cols) << " bytes for "
+                           << cols << " columns, got "
+                           << dimString(input.getShape().back());
+  } else if (!dimsAgree(input.getShape().back(), cols))
     return emitOpError() << "input's last dimension ("
                          << dimString(input.getShape().back())
                          << ") must equal the weight's column count (" << cols

@@ -97,13 +97,33 @@ def LLM_RMSNormOp : LLM_Op<"rms_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
+def LLM_QuantizeActOp : LLM_Op<"quantize_act", [Pure]> {
+  let summary = "rows of f32 activations as int8 blocks for integer matmuls";
+  let description = [{
+    Each row of K values becomes K/32 blocks of 32 int8 values with a scale
+    (amax / 127) and the sum of the block's int8 values, stored per row as
+    [K int8][K/32 f32 scales][K/32 i32 sums]: K + K/4 bytes. Linear layers
+    on block-quantized weights read this instead of f32.
+  }];
+  let arguments = (ins LLM_F32Tensor:$input);
+  let results = (outs RankedTensorOf<[I8]>:$result);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` qualified(type($result))";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Bytes of one quantized row of `k` values.
+    static int64_t rowBytes(int64_t k) { return k + k / 4; }
+  }];
+}
+
 def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
   let summary = "y = x W^T (+ bias), W from the weight table";
   let description = [{
-    `x` is [..., K]; the weight is [N, K] in any format; the optional bias is
-    [N]. The result is [..., N] in f32.
+    `x` is [..., K] in f32, or its rows quantized by `llm.quantize_act`
+    ([..., K + K/4] int8) when the weight is block-quantized; the weight is
+    [N, K] in any format; the optional bias is [N]. The result is [..., N] in
+    f32.
   }];
-  let arguments = (ins LLM_F32Tensor:$input, LLM_WeightType:$weight,
+  let arguments = (ins RankedTensorOf<[F32, I8]>:$input, LLM_WeightType:$weight,
                        Optional<LLM_WeightType>:$bias);
   let results = (outs LLM_F32Tensor:$result);
   let assemblyFormat = [{

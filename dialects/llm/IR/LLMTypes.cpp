@@ -216,9 +216,17 @@ LogicalResult WeightType::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "weight format " << stringifyWeightFormat(format)
                        << " needs rows that are a multiple of " << block
                        << " elements, got " << shape.back();
-  if (layout == WeightLayout::rows16 && (shape.size() != 2 || shape[0] % 16))
-    return emitError() << "layout rows16 needs a matrix with a multiple of 16 "
-                          "rows";
+  int64_t group = layout == WeightLayout::rows16 ? 16
+                  : layout == WeightLayout::rows8 ? 8
+                                                  : 0;
+  if (group && (shape.size() != 2 || shape[0] % group))
+    return emitError() << "layout " << stringifyWeightLayout(layout)
+                       << " needs a matrix with a multiple of " << group
+                       << " rows";
+  if (group && format != WeightFormat::q8_0 && format != WeightFormat::q4_0)
+    return emitError() << "layout " << stringifyWeightLayout(layout)
+                       << " holds q8_0 or q4_0 weights, not "
+                       << stringifyWeightFormat(format);
   return success();
 }
 
