@@ -512,73 +512,95 @@ void LinearEmitter::computeInterleaved(LinearOp linear, Value scratch, Value r0,
       loc, DenseElementsAttr::get(i32v, b.getI32IntegerAttr(0x0F0F0F0F).getValue()));
   Value four = b.create<arith::ConstantOp>(
       loc, DenseElementsAttr::get(i32v, b.getI32IntegerAttr(4).getValue()));
+  Value zero = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(i32v, b.getI32IntegerAttr(0).getValue()));
   int64_t offset = q4 ? -8 : (signedQ8 ? 0 : -128);
 
-  e.forLoop(e.idx(0), rows, e.idx(group), [&](Value g) {
-    Value groupIndex = b.create<arith::DivUIOp>(loc, e.add(r0, g), e.idx(group));
-    Value base = e.mul(groupIndex, e.idx(groupBytes));
-    Value scaleBase = e.add(base, e.idx(blocks * quantBytes * group));
-    SmallVector<Value> init(tokensInTile, e.splat(f32v, e.f32(0)));
+  // Dot-product latency, not bandwidth, limits one accumulator: keep
+  // `unroll` row groups x tokens x 2 (even/odd words) chains in flight.
+  auto computeGroups = [&](Value g, int64_t unroll) {
+    SmallVector<Value> bases, scaleBases;
+    for (int64_t u = 0; u < unroll; ++u) {
+      Value groupIndex = b.create<arith::DivUIOp>(
+          loc, e.add(r0, e.add(g, e.idx(u * group))), e.idx(group));
+      Value base = e.mul(groupIndex, e.idx(groupBytes));
+      bases.push_back(base);
+      scaleBases.push_back(e.add(base, e.idx(blocks * quantBytes * group)));
+    }
+    SmallVector<Value> init(unroll * tokensInTile, e.splat(f32v, e.f32(0)));
     SmallVector<Value> acc = e.forLoop(
         e.idx(0), e.idx(blocks), e.idx(1), init, [&](Value blk, ValueRange accs) {
-          SmallVector<Value> dots;
-          for (int64_t t = 0; t < tokensInTile; ++t) {
-            Value start = b.create<arith::ConstantOp>(
-                loc, DenseElementsAttr::get(i32v, b.getI32IntegerAttr(0).getValue()));
-            if (offset) {
-              Value sum = e.loadActSum(act, tokenRows[t], blk, k);
-              Value corr = b.create<arith::MulIOp>(
-                  loc, sum, b.create<arith::ConstantIntOp>(loc, offset, 32));
-              start = b.create<vector::SplatOp>(loc, i32v, corr);
-            }
-            dots.push_back(start);
-          }
-          Value quantBase = e.add(base, e.mul(blk, e.idx(quantBytes * group)));
           Value actBase = e.mul(blk, e.idx(32));
-          for (int64_t s = 0; s < steps; ++s) {
-            Value raw = b.create<vector::LoadOp>(
-                loc, i8Load, w, ValueRange{e.add(quantBase, e.idx(s * group * 4))});
-            Value word = b.create<vector::BitCastOp>(loc, i32v, raw);
-            if (q4) {
-              Value lo = b.create<arith::AndIOp>(loc, word, nibbleMask);
-              Value hi = b.create<arith::AndIOp>(
-                  loc, b.create<arith::ShRUIOp>(loc, word, four), nibbleMask);
+          // Per token: its offset correction and two partial dot products.
+          SmallVector<Value> start(tokensInTile, zero);
+          if (offset)
+            for (int64_t t = 0; t < tokensInTile; ++t) {
+              Value sum = e.loadActSum(act, tokenRows[t], blk, k);
+              start[t] = b.create<vector::SplatOp>(
+                  loc, i32v,
+                  b.create<arith::MulIOp>(
+                      loc, sum, b.create<arith::ConstantIntOp>(loc, offset, 32)));
+            }
+          SmallVector<Value> next;
+          for (int64_t u = 0; u < unroll; ++u) {
+            SmallVector<Value> even(start), odd(tokensInTile, zero);
+            Value quantBase =
+                e.add(bases[u], e.mul(blk, e.idx(quantBytes * group)));
+            for (int64_t s = 0; s < steps; ++s) {
+              Value raw = b.create<vector::LoadOp>(
+                  loc, i8Load, w,
+                  ValueRange{e.add(quantBase, e.idx(s * group * 4))});
+              Value word = b.create<vector::BitCastOp>(loc, i32v, raw);
               for (int64_t t = 0; t < tokensInTile; ++t) {
-                Value aLo = e.broadcastActWord(
-                    act, tokenRows[t], e.add(actBase, e.idx(4 * s)), group);
-                Value aHi = e.broadcastActWord(
-                    act, tokenRows[t], e.add(actBase, e.idx(16 + 4 * s)), group);
-                dots[t] = intDot(dots[t], lo, aLo, group, false);
-                dots[t] = intDot(dots[t], hi, aHi, group, false);
-              }
-            } else {
-              for (int64_t t = 0; t < tokensInTile; ++t) {
-                Value a = e.broadcastActWord(act, tokenRows[t],
-                                             e.add(actBase, e.idx(4 * s)), group);
-                dots[t] = intDot(dots[t], word, a, group, signedQ8);
+                if (q4) {
+                  Value lo = b.create<arith::AndIOp>(loc, word, nibbleMask);
+                  Value hi = b.create<arith::AndIOp>(
+                      loc, b.create<arith::ShRUIOp>(loc, word, four), nibbleMask);
+                  Value aLo = e.broadcastActWord(
+                      act, tokenRows[t], e.add(actBase, e.idx(4 * s)), group);
+                  Value aHi = e.broadcastActWord(
+                      act, tokenRows[t], e.add(actBase, e.idx(16 + 4 * s)), group);
+                  even[t] = intDot(even[t], lo, aLo, group, false);
+                  odd[t] = intDot(odd[t], hi, aHi, group, false);
+                } else {
+                  Value a = e.broadcastActWord(act, tokenRows[t],
+                                               e.add(actBase, e.idx(4 * s)), group);
+                  Value &chain = s % 2 ? odd[t] : even[t];
+                  chain = intDot(chain, word, a, group, signedQ8);
+                }
               }
             }
-          }
-          Value scaleBytes = b.create<vector::LoadOp>(
-              loc, VectorType::get({2 * group}, b.getIntegerType(8)), w,
-              ValueRange{e.add(scaleBase, e.mul(blk, e.idx(2 * group)))});
-          Value scales = b.create<arith::ExtFOp>(
-              loc, f32v,
-              b.create<vector::BitCastOp>(
-                  loc, VectorType::get({group}, b.getF16Type()), scaleBytes)
-                  .getResult());
-          SmallVector<Value> next;
-          for (int64_t t = 0; t < tokensInTile; ++t) {
-            Value da = e.loadActScale(act, tokenRows[t], blk, k);
-            Value scale = b.create<arith::MulFOp>(loc, scales, e.splat(f32v, da));
-            Value dot = b.create<arith::SIToFPOp>(loc, f32v, dots[t]);
-            next.push_back(b.create<vector::FMAOp>(loc, dot, scale, accs[t]));
+            Value scaleBytes = b.create<vector::LoadOp>(
+                loc, VectorType::get({2 * group}, b.getIntegerType(8)), w,
+                ValueRange{e.add(scaleBases[u], e.mul(blk, e.idx(2 * group)))});
+            Value scales = b.create<arith::ExtFOp>(
+                loc, f32v,
+                b.create<vector::BitCastOp>(
+                    loc, VectorType::get({group}, b.getF16Type()), scaleBytes)
+                    .getResult());
+            for (int64_t t = 0; t < tokensInTile; ++t) {
+              Value da = e.loadActScale(act, tokenRows[t], blk, k);
+              Value scale =
+                  b.create<arith::MulFOp>(loc, scales, e.splat(f32v, da));
+              Value dot = b.create<arith::SIToFPOp>(
+                  loc, f32v, b.create<arith::AddIOp>(loc, even[t], odd[t]));
+              next.push_back(b.create<vector::FMAOp>(
+                  loc, dot, scale, accs[u * tokensInTile + t]));
+            }
           }
           return next;
         });
-    for (int64_t t = 0; t < tokensInTile; ++t)
-      b.create<vector::StoreOp>(loc, acc[t], scratch, ValueRange{e.idx(t), g});
-  });
+    for (int64_t u = 0; u < unroll; ++u)
+      for (int64_t t = 0; t < tokensInTile; ++t)
+        b.create<vector::StoreOp>(loc, acc[u * tokensInTile + t], scratch,
+                                  ValueRange{e.idx(t), e.add(g, e.idx(u * group))});
+  };
+  int64_t unroll = tokensInTile == 1 ? 4 : 1;
+  Value span = e.idx(unroll * group);
+  Value whole = e.mul(b.create<arith::DivUIOp>(loc, rows, span), span);
+  e.forLoop(e.idx(0), whole, span, [&](Value g) { computeGroups(g, unroll); });
+  if (unroll > 1)
+    e.forLoop(whole, rows, e.idx(group), [&](Value g) { computeGroups(g, 1); });
 }
 
 void LinearEmitter::computePlainQuantized(LinearOp linear, Value scratch,

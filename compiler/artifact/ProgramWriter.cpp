@@ -12,6 +12,7 @@
 #include "mlir/IR/AffineExprVisitor.h"
 
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 using namespace mlir;
@@ -85,6 +86,20 @@ public:
     unsigned weightIndex = 0;
     for (auto weight : module.getOps<WeightOp>())
       weightIndices[weight.getSymName().str()] = weightIndex++;
+    // Tables only read a row at a time (for the roofline's bytes per token).
+    std::set<std::string> otherUses;
+    module.walk([&](WeightRefOp ref) {
+      for (Operation *user : ref->getUsers()) {
+        bool embedding = false;
+        if (auto launch = dyn_cast<LaunchOp>(user))
+          if (auto kernel = module.lookupSymbol<func::FuncOp>(launch.getKernel()))
+            embedding = !kernel.getBody().empty() &&
+                        !kernel.getBody().front().getOps<EmbeddingOp>().empty();
+        (embedding ? gathered : otherUses).insert(ref.getName().str());
+      }
+    });
+    for (const std::string &name : otherUses)
+      gathered.erase(name);
     for (auto func : module.getOps<func::FuncOp>())
       if (func->hasAttr("llm.kernel"))
         kernelIndices[func.getSymName().str()] = kernels.size(),
@@ -134,7 +149,8 @@ public:
           fbb, fbb.CreateString(weight.getSymName().str()),
           fbb.CreateVector(sources), static_cast<uint8_t>(type.getFormat()),
           static_cast<uint8_t>(type.getLayout()), fbb.CreateVector(shape),
-          static_cast<uint64_t>(type.getStorageBytes())));
+          static_cast<uint64_t>(type.getStorageBytes()),
+          gathered.count(weight.getSymName().str()) > 0));
     }
 
     nlohmann::json config = nlohmann::json::object();
@@ -318,6 +334,7 @@ private:
   flatbuffers::FlatBufferBuilder fbb{1 << 16};
   std::vector<std::string> symbolNames;
   std::map<std::string, unsigned> weightIndices;
+  std::set<std::string> gathered;
   std::map<std::string, unsigned> kernelIndices;
   std::vector<func::FuncOp> kernels;
 };

@@ -21,6 +21,7 @@ void fail(const std::string &message);
 void addTokenizeCommand(CLI::App &app);
 void addRunCommand(CLI::App &app);
 void addInspectCommand(CLI::App &app);
+void addBenchCommand(CLI::App &app);
 
 #ifdef LLMC_HAVE_COMPILER
 // Compiler verbs.

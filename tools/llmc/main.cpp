@@ -34,6 +34,7 @@ int main(int argc, char **argv) {
 
   llmc::cli::addRunCommand(app);
   llmc::cli::addInspectCommand(app);
+  llmc::cli::addBenchCommand(app);
   llmc::cli::addTokenizeCommand(app);
 #ifdef LLMC_HAVE_COMPILER
   llmc::cli::addImportCommand(app);
