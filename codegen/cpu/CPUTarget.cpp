@@ -64,9 +64,23 @@ llvm::Expected<CPUDescription> describeCPU(const std::string &cpuName) {
   initializeX86();
   CPUDescription cpu;
   cpu.triple = llvm::sys::getDefaultTargetTriple();
+  // Portable levels, e.g. to build artifacts for other machines or to test
+  // the AVX2 kernels on an AVX-512 host.
+  if (cpuName == "x86-64-v3" || cpuName == "x86-64-v4") {
+    bool v4 = cpuName == "x86-64-v4";
+    cpu.name = cpuName;
+    cpu.features = {"sse4.2", "avx", "avx2", "fma", "f16c"};
+    if (v4)
+      for (const char *f : {"avx512f", "avx512bw", "avx512vl", "avx512dq"})
+        cpu.features.push_back(f);
+    for (const std::string &f : cpu.features)
+      cpu.featureString += (cpu.featureString.empty() ? "+" : ",+") + f;
+    cpu.vectorWidth = v4 ? 16 : 8;
+    return cpu;
+  }
   if (cpuName != "native" && !cpuName.empty())
-    return fail("only --cpu native is supported for now (got '" + cpuName +
-                "')");
+    return fail("unknown --cpu '" + cpuName +
+                "' (native, x86-64-v3 for AVX2, x86-64-v4 for AVX-512)");
   cpu.name = llvm::sys::getHostCPUName().str();
   llvm::StringMap<bool> hostFeatures = llvm::sys::getHostCPUFeatures();
   std::vector<std::string> enabled;

@@ -498,8 +498,9 @@ void LinearEmitter::computeInterleaved(LinearOp linear, Value scratch, Value r0,
   int64_t blocks = k / 32;
   int64_t group = weightRowGroup(weight);
   bool q4 = weight.getFormat() == WeightFormat::q4_0;
-  // The AVX2 path keeps Q8_0 signed (sign trick); VNNI reads them offset.
-  bool signedQ8 = !q4 && !(e.options.hasAVX512VNNI && group == 16);
+  // rows16 (VNNI) stores Q8_0 quants offset by 128 (unsigned); rows8 (AVX2)
+  // keeps them signed for the sign trick.
+  bool signedQ8 = !q4 && group != 16;
   int64_t quantBytes = q4 ? 16 : 32;      // per row per block
   int64_t steps = quantBytes / 4;         // 4-byte words per row per block
   int64_t groupBytes = blocks * (quantBytes + 2) * group;

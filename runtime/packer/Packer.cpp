@@ -170,6 +170,9 @@ int64_t layoutRowGroup(uint8_t layout) {
 void interleaveRowGroup(TensorType format, int64_t group, int64_t cols,
                         const uint8_t *plain, uint8_t *out) {
   bool q8 = format == TensorType::Q8_0;
+  // VNNI multiplies unsigned by signed bytes: rows16 Q8_0 quants are stored
+  // offset by 128; rows8 (AVX2) keeps them signed.
+  bool offset = q8 && group == 16;
   int64_t blockBytes = q8 ? 34 : 18;
   int64_t quantBytes = q8 ? 32 : 16;
   int64_t blocks = cols / 32;
@@ -181,7 +184,7 @@ void interleaveRowGroup(TensorType format, int64_t group, int64_t cols,
       for (int64_t row = 0; row < group; ++row) {
         const uint8_t *q = plain + row * rowBytes + b * blockBytes + 2 + 4 * step;
         for (int t = 0; t < 4; ++t)
-          *quants++ = q8 ? static_cast<uint8_t>(q[t] ^ 0x80) : q[t];
+          *quants++ = offset ? static_cast<uint8_t>(q[t] ^ 0x80) : q[t];
       }
     for (int64_t row = 0; row < group; ++row) {
       std::memcpy(scales, plain + row * rowBytes + b * blockBytes, 2);

@@ -27,7 +27,9 @@ void addCompileCommand(CLI::App &app) {
                   "format of the output matrix and embedding (default: q8 "
                   "under q4, else --quant)")
       ->check(CLI::IsMember({"f32", "f16", "q8", "q4"}));
-  cmd->add_option("--cpu", options->cpu, "CPU to compile for (native)");
+  cmd->add_option("--cpu", options->cpu,
+                  "CPU to compile for: native, x86-64-v3 (AVX2), x86-64-v4 "
+                  "(AVX-512 without VNNI)");
   cmd->add_option("--max-prefill-tokens", options->import.maxPrefillTokens,
                   "tokens per @prefill call (longer prompts run in chunks)")
       ->check(CLI::Range(1, 8192));

@@ -64,7 +64,8 @@ def LLM_WeightFormatAttr : EnumAttr<LLM_Dialect, LLM_WeightFormat, "format"> {
 //   rows16 / rows8: groups of 16 (8) rows interleaved 4 bytes at a time, so a
 //     512-bit (256-bit) register holds 4 quants of each of 16 (8) rows, one row
 //     per 32-bit lane, for integer dot products; each group's f16 scales
-//     follow its quants (Q8_0 quants stored as unsigned, offset by 128);
+//     follow its quants (rows16 stores Q8_0 quants offset by 128, unsigned,
+//     for VNNI; rows8 keeps them signed);
 //   split: scales in their own f32 array, quants as 32-bit words (GPUs).
 def LLM_WeightLayout : I32EnumAttr<"WeightLayout", "weight layout", [
     I32EnumAttrCase<"plain", 0>,
