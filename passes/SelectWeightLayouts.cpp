@@ -20,7 +20,8 @@ struct SelectWeightLayoutsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (rowGroup != 0 && rowGroup != 8 && rowGroup != 16) {
-      module.emitError() << "row-group must be 0, 8 or 16, got " << rowGroup;
+      module.emitError() << "row-group must be 0, 8 or 16, got "
+                         << static_cast<int64_t>(rowGroup);
       return signalPassFailure();
     }
     if (rowGroup == 0)
