@@ -201,6 +201,21 @@ LogicalResult LinearEmitter::emit(func::FuncOp kernel) {
       return failure();
     if (input && linear.getInput() != input)
       return linear.emitOpError() << "reads another input than its siblings";
+    WeightType w = linear.getWeight().getType();
+    bool floatWeights = formatBlockElements(w.getFormat()) == 1;
+    bool blockWeights = w.getFormat() == WeightFormat::q8_0 ||
+                        w.getFormat() == WeightFormat::q4_0;
+    bool int8Input = linear.getInput().getType().getElementType().isInteger(8);
+    if (!floatWeights && !blockWeights)
+      return linear.emitOpError()
+             << "CPU linear on " << stringifyWeightFormat(w.getFormat())
+             << " weights is not supported (they are converted to q8_0 "
+                "unless the target computes with them)";
+    if (blockWeights != int8Input)
+      return linear.emitOpError()
+             << (blockWeights ? "q8_0/q4_0 weights need int8 activations "
+                                "(run --llmc-quantize-activations)"
+                              : "float weights need f32 activations");
     input = linear.getInput();
     if (!plan.isUp)
       plans.push_back(plan);
