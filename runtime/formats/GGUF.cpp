@@ -203,18 +203,18 @@ private:
     if (!need(scalarSize(type)))
       return truncated("the value of '" + key + "'");
     switch (type) {
-    case GGUFValueType::U8: { uint8_t v; readScalar(v); value.uinteger = v; value.integer = v; break; }
-    case GGUFValueType::I8: { int8_t v; readScalar(v); value.integer = v; value.uinteger = static_cast<uint64_t>(v); break; }
-    case GGUFValueType::U16: { uint16_t v; readScalar(v); value.uinteger = v; value.integer = v; break; }
-    case GGUFValueType::I16: { int16_t v; readScalar(v); value.integer = v; value.uinteger = static_cast<uint64_t>(v); break; }
-    case GGUFValueType::U32: { uint32_t v; readScalar(v); value.uinteger = v; value.integer = v; break; }
-    case GGUFValueType::I32: { int32_t v; readScalar(v); value.integer = v; value.uinteger = static_cast<uint64_t>(v); break; }
-    case GGUFValueType::U64: { uint64_t v; readScalar(v); value.uinteger = v; value.integer = static_cast<int64_t>(v); break; }
-    case GGUFValueType::I64: { int64_t v; readScalar(v); value.integer = v; value.uinteger = static_cast<uint64_t>(v); break; }
-    case GGUFValueType::F32: { float v; readScalar(v); value.real = v; break; }
-    case GGUFValueType::F64: { double v; readScalar(v); value.real = v; break; }
+    case GGUFValueType::U8: { uint8_t v = 0; readScalar(v); value.uinteger = v; value.integer = v; break; }
+    case GGUFValueType::I8: { int8_t v = 0; readScalar(v); value.integer = v; value.uinteger = static_cast<uint64_t>(v); break; }
+    case GGUFValueType::U16: { uint16_t v = 0; readScalar(v); value.uinteger = v; value.integer = v; break; }
+    case GGUFValueType::I16: { int16_t v = 0; readScalar(v); value.integer = v; value.uinteger = static_cast<uint64_t>(v); break; }
+    case GGUFValueType::U32: { uint32_t v = 0; readScalar(v); value.uinteger = v; value.integer = v; break; }
+    case GGUFValueType::I32: { int32_t v = 0; readScalar(v); value.integer = v; value.uinteger = static_cast<uint64_t>(v); break; }
+    case GGUFValueType::U64: { uint64_t v = 0; readScalar(v); value.uinteger = v; value.integer = static_cast<int64_t>(v); break; }
+    case GGUFValueType::I64: { int64_t v = 0; readScalar(v); value.integer = v; value.uinteger = static_cast<uint64_t>(v); break; }
+    case GGUFValueType::F32: { float v = 0; readScalar(v); value.real = v; break; }
+    case GGUFValueType::F64: { double v = 0; readScalar(v); value.real = v; break; }
     case GGUFValueType::Bool: {
-      uint8_t v; readScalar(v);
+      uint8_t v = 0; readScalar(v);
       if (v > 1)
         return f.error("boolean '" + key + "' has value " + std::to_string(v));
       value.integer = v; value.uinteger = v; break;

@@ -9,9 +9,7 @@
 
 #include "tools/llmc/Commands.h"
 
-#include "runtime/engine/Session.h"
-#include "runtime/sampler/Sampler.h"
-#include "runtime/tokenizer/Tokenizer.h"
+#include "runtime/engine/Generator.h"
 
 #include <nlohmann/json.hpp>
 
@@ -38,6 +36,7 @@ struct RunArgs {
   int64_t context = 0;
   bool noBos = false;
   bool ignoreEos = false;
+  std::vector<std::string> stop;
   std::string device = "cpu";
 };
 
@@ -125,34 +124,30 @@ void runArtifact(const RunArgs &args) {
     logits.erase(logits.begin(), logits.end() - vocab);
   }
 
-  std::unique_ptr<StreamingDecoder> stream;
-  if (tokenizer && !args.json) {
-    stream = std::make_unique<StreamingDecoder>(*tokenizer);
-    if (args.tokens.empty())
-      std::cout << args.prompt << std::flush;
-  }
-  Sampler sampler(args.sampling);
-  std::vector<int32_t> history = prompt, generated;
-  auto decodeStart = std::chrono::steady_clock::now();
-  int decodeSteps = 0;
-  for (int i = 0; i < args.n; ++i) {
-    int32_t next = sampler.sample(logits.data(), vocab, history);
-    generated.push_back(next);
-    history.push_back(next);
-    if (stream)
-      std::cout << stream->push(next) << std::flush;
-    else if (!args.json)
-      std::cout << (i ? " " : "") << next << std::flush;
-    bool stop = tokenizer && !args.ignoreEos && tokenizer->isEndOfGeneration(next);
-    if (stop || i + 1 == args.n || s.length(*seq) >= s.contextLength())
-      break;
-    if (Status st = s.decode({*seq}, {next}, &logits); st.isError())
-      return fail(st.message());
-    ++decodeSteps;
-  }
-  double decodeSeconds = since(decodeStart);
-  if (stream)
-    std::cout << stream->flush();
+  if (tokenizer && !args.json && args.tokens.empty())
+    std::cout << args.prompt << std::flush;
+  GenerateOptions generation;
+  generation.maxTokens = args.n;
+  generation.sampling = args.sampling;
+  generation.stopStrings = args.stop;
+  generation.stopAtEndOfGeneration = !args.ignoreEos;
+  bool first = true;
+  TextCallback print = [&](int32_t token, const std::string &piece) {
+    if (args.json)
+      return true;
+    if (tokenizer)
+      std::cout << piece << std::flush;
+    else if (token >= 0)
+      std::cout << (first ? "" : " ") << token << std::flush;
+    first = false;
+    return true;
+  };
+  auto generated =
+      generate(s, *seq, tokenizer.get(), logits, prompt, generation, print);
+  if (!generated.ok())
+    return fail(generated.message());
+  double decodeSeconds = generated->seconds;
+  int decodeSteps = generated->decodeSteps;
   double prefillRate = prefillSeconds > 0 ? prompt.size() / prefillSeconds : 0;
   double decodeRate = decodeSeconds > 0 && decodeSteps
                           ? decodeSteps / decodeSeconds
@@ -160,9 +155,10 @@ void runArtifact(const RunArgs &args) {
   if (args.json) {
     nlohmann::json out;
     out["prompt_tokens"] = prompt;
-    out["generated_tokens"] = generated;
+    out["generated_tokens"] = generated->tokens;
     if (tokenizer)
-      out["text"] = tokenizer->decode(generated);
+      out["text"] = generated->text;
+    out["stop_reason"] = stopReasonName(generated->reason);
     out["timings"] = {{"load_s", loadSeconds},
                       {"prefill_s", prefillSeconds},
                       {"decode_s", decodeSeconds},
@@ -218,6 +214,8 @@ void addRunCommand(CLI::App &app) {
                 "debug: fill every buffer with NaN when its lifetime ends");
   cmd->add_flag("--no-bos", args->noBos, "do not add the BOS token");
   cmd->add_flag("--ignore-eos", args->ignoreEos, "keep going past EOS");
+  cmd->add_option("--stop", args->stop,
+                  "stop when this text is generated (not printed); repeatable");
   cmd->callback([args] {
     if (args->prompt.empty() && args->tokens.empty())
       return fail("run needs -p TEXT or --tokens IDS");
