@@ -49,6 +49,25 @@ lit_tests() {
 }
 phase "lit tests" lit_tests
 
+# Embedding: install the runtime (library, header, CMake package, pkg-config
+# file), build examples/embed against the installed copy with CMake and with
+# pkg-config, and stream a completion from a freshly compiled model.
+embed_example() {
+  local prefix=$BUILD/install work=$BUILD/embed-example
+  rm -rf "$prefix" "$work" && mkdir -p "$work"
+  cmake --install "$BUILD" --prefix "$prefix" >/dev/null
+  cmake -S examples/embed -B "$work/cmake" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+  ninja -C "$work/cmake" >/dev/null
+  PKG_CONFIG_PATH="$prefix/lib/pkgconfig" cc examples/embed/embed.c -o "$work/embed-pc" \
+    $(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs llmc)
+  /usr/bin/python3 tools/gen-model/gen_model.py --preset tiny --seed 1 --format hf \
+    --out "$work/model" --quiet
+  "$BUILD/bin/llmc" compile "$work/model" --quant q8 -o "$work/out" >/dev/null
+  LD_LIBRARY_PATH="$prefix/lib" "$work/cmake/embed" "$work/out" "def add(a, b):" 16
+  LD_LIBRARY_PATH="$prefix/lib" "$work/embed-pc" "$work/out" "import os" 8
+}
+phase "embed example" embed_example
+
 # The MLIR-free parts (parsers, tokenizer, runtime) again under ASan and UBSan:
 # a runtime-only build, its unit tests, and the lit tests that need no compiler
 # (hostile model files, tokenizers, the CLI).
