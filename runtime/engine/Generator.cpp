@@ -42,8 +42,13 @@ Result<GenerateResult> generate(Session &session, int seq,
   GenerateResult result;
   Sampler sampler(options.sampling);
   std::unique_ptr<StreamingDecoder> decoder;
-  if (tokenizer)
+  if (tokenizer) {
     decoder = std::make_unique<StreamingDecoder>(*tokenizer);
+    // The text continues the prompt: decoding rules that apply at the start
+    // of a text (SentencePiece's leading-space strip) must not apply again.
+    for (int32_t token : history)
+      (void)decoder->push(token);
+  }
   std::vector<std::string> stops;
   for (const std::string &s : options.stopStrings)
     if (!s.empty())
