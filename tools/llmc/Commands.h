@@ -22,6 +22,7 @@ void addTokenizeCommand(CLI::App &app);
 void addRunCommand(CLI::App &app);
 void addInspectCommand(CLI::App &app);
 void addBenchCommand(CLI::App &app);
+void addPerplexityCommand(CLI::App &app);
 
 #ifdef LLMC_HAVE_COMPILER
 // Compiler verbs.

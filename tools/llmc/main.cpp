@@ -35,6 +35,7 @@ int main(int argc, char **argv) {
   llmc::cli::addRunCommand(app);
   llmc::cli::addInspectCommand(app);
   llmc::cli::addBenchCommand(app);
+  llmc::cli::addPerplexityCommand(app);
   llmc::cli::addTokenizeCommand(app);
 #ifdef LLMC_HAVE_COMPILER
   llmc::cli::addImportCommand(app);
