@@ -467,32 +467,33 @@ def read_safetensors(path):
 
 # ------------------------------------------------------------------ evaluation
 
-def eval_nll(model, tokens, ctx, stride, max_windows=None):
-    """Sliding-window evaluation in f32. tokens = [BOS] + encode(text).
-    Windows of ctx tokens start at 0, stride, 2*stride, ...; each window is
-    run from an empty context and scores only the targets not scored by an
-    earlier window (every token after the leading BOS is scored exactly once).
-    Returns (sum of NLL in nats, number of scored tokens)."""
+def eval_nll(model, text_tokens, bos, ctx, stride=None, max_windows=None):
+    """Held-out NLL in f32 with the windowing of `llmc perplexity` (and of
+    bench/llamacpp/oracle.mjs and test/reference/reference.py): text_tokens =
+    encode(text) without BOS; window w is [BOS] + text_tokens[w*stride :
+    w*stride + ctx-1], run from an empty context; the first window scores all
+    its ctx-1 targets (the first text token is predicted from BOS alone), later
+    windows only their last `stride` targets (all ctx-1 when stride = ctx-1,
+    the default: no overlap). Tokens after the last whole window are not
+    scored. Returns (sum of NLL in nats, number of scored tokens, windows)."""
     import torch
     import torch.nn.functional as F
-    t = torch.tensor(tokens, dtype=torch.long)
-    N = len(tokens)
-    total, count, scored_to, w = 0.0, 0, 0, 0   # scored_to: targets < scored_to are done
+    body = ctx - 1
+    stride = min(stride or body, body)
+    n = len(text_tokens)
+    windows = 1 + (n - body) // stride
+    if max_windows:
+        windows = min(windows, max_windows)
+    total, count = 0.0, 0
     with torch.no_grad():
-        s = 0
-        while scored_to < N - 1:
-            e = min(s + ctx, N - 1)                  # inputs t[s:e], targets t[s+1:e+1]
-            logits = model(t[s:e][None])[0].float()
-            nll = F.cross_entropy(logits, t[s + 1:e + 1], reduction="none").double()
-            first_new = max(scored_to, s)            # target index (into inputs) of the first new one
-            total += nll[first_new - s:].sum().item()
-            count += e - first_new
-            scored_to = e
-            s += stride
-            w += 1
-            if max_windows and w >= max_windows:
-                break
-    return total, count
+        for w in range(windows):
+            inp = torch.tensor([bos] + text_tokens[w * stride:w * stride + body], dtype=torch.long)
+            logits = model(inp[None])[0].float()
+            nll = F.cross_entropy(logits[:-1], inp[1:], reduction="none").double()
+            first = 0 if w == 0 else len(inp) - 1 - stride
+            total += nll[first:].sum().item()
+            count += len(inp) - 1 - first
+    return total, count, windows
 
 
 # ------------------------------------------------------------------ sampling
@@ -585,7 +586,7 @@ def main():
     stream = []
     for r in train_names:
         stream += [sp.bos_id()] + sp.encode(texts[r]) + [sp.eos_id()]
-    held_tokens = [sp.bos_id()] + sp.encode(held_text)
+    held_tokens = sp.encode(held_text)          # no BOS: eval_nll puts one at each window's start
     log("tokens: train %d (%.2f bytes/token), held out %d" % (
         len(stream), train_bytes / len(stream), len(held_tokens)))
     assert len(held_tokens) >= 100_000
@@ -644,7 +645,7 @@ def main():
 
     def periodic_eval():
         model.eval()
-        s, n = eval_nll(model, held_tokens, T, T, args.eval_windows)
+        s, n, _ = eval_nll(model, held_tokens, sp.bos_id(), T, None, args.eval_windows)
         model.train()
         return s / n
 
@@ -709,20 +710,21 @@ def main():
 
     results = {}
     te = time.time()
-    s, n = eval_nll(model, held_tokens, T, T)
-    results["f32 weights, stride %d" % T] = (s / n, n)
-    log("held-out (f32 weights as trained, stride %d): loss %.4f ppl %.3f over %d tokens" % (T, s / n, math.exp(s / n), n))
+    s, n, nw = eval_nll(model, held_tokens, sp.bos_id(), T)
+    results["f32"] = (s / n, n, nw, T - 1)
+    log("held-out (f32 weights as trained, ctx %d, stride %d): loss %.4f ppl %.3f over %d tokens, %d windows" % (
+        T, T - 1, s / n, math.exp(s / n), n, nw))
     back = read_safetensors(st_path)
     assert sorted(back) == sorted(n for n, _ in hf_params(model))
     with torch.no_grad():
         for name, p in hf_params(model):
             assert tuple(back[name].shape) == tuple(p.shape), name
             p.copy_(torch.from_numpy(back[name]))
-    for stride in (T, T // 2):
-        s, n = eval_nll(model, held_tokens, T, stride)
-        results["f16 weights, stride %d" % stride] = (s / n, n)
-        log("held-out (f16 weights from model.safetensors, f32 compute, ctx %d stride %d): loss %.4f "
-            "ppl %.3f over %d tokens" % (T, stride, s / n, math.exp(s / n), n))
+    for key, stride in (("f16", T - 1), ("f16 half", T // 2)):
+        s, n, nw = eval_nll(model, held_tokens, sp.bos_id(), T, stride)
+        results[key] = (s / n, n, nw, stride)
+        log("held-out (f16 weights from model.safetensors, f32 compute, ctx %d, stride %d): loss %.4f "
+            "ppl %.3f over %d tokens, %d windows" % (T, stride, s / n, math.exp(s / n), n, nw))
     t_eval = time.time() - te
 
     samples = [
@@ -799,9 +801,9 @@ def dir_size(d):
 def model_readme(i):
     c, a, sp = i["cfg"], i["args"], i["sp"]
     r = i["results"]
-    main_loss, main_n = r["f16 weights, stride %d" % a["ctx"]]
-    half_loss, _ = r["f16 weights, stride %d" % (a["ctx"] // 2)]
-    f32_loss, _ = r["f32 weights, stride %d" % a["ctx"]]
+    main_loss, main_n, main_w, main_s = r["f16"]
+    half_loss, half_n, half_w, half_s = r["f16 half"]
+    f32_loss, _, _, _ = r["f32"]
     ev = "\n".join("| %d | %.2f | %.4f |" % (s, t / 1e6, l) for s, t, l in i["evals"])
     samples = "\n\n".join("%s:\n\n```python\n%s\n```" % (n, t) for n, t in i["samples"])
     held = "\n".join("- " + h for h in i["held_names"])
@@ -817,7 +819,7 @@ Everything here is written by `tools/train-model/train.py`; this README too.
 | | |
 |---|---|
 | command | `{i['command']}` |
-| held-out perplexity | **{math.exp(main_loss):.3f}** (loss {main_loss:.4f} nats/token; f16 weights, f32 compute, ctx {a['ctx']}, stride {a['ctx']}, {main_n} tokens) |
+| held-out perplexity | **{math.exp(main_loss):.3f}** (loss {main_loss:.4f} nats/token; f16 weights, f32 compute; `llmc perplexity` windows: ctx {a['ctx']} = BOS + {a['ctx'] - 1} tokens, stride {main_s}; {main_n:,} tokens scored) |
 | parameters | {i['n_params']:,} ({i['n_emb']:,} in the tied embedding = lm_head, {i['n_params'] - i['n_emb']:,} in layers and norms) |
 | tokens trained on | {i['tokens_seen']:,} ({a['steps']} steps x {a['batch']} x {a['ctx']}; {i['epochs']:.2f} epochs of {i['train_tokens']:,}) |
 | wall time | {i['t_total'] / 60:.1f} min total on 1 thread of {i['cpu']} (tokenizer {i['t_tok']:.0f} s, training {i['t_train'] / 60:.1f} min = {i['tokens_seen'] / i['t_train']:.0f} tokens/s, final evaluation {i['t_eval'] / 60:.1f} min) |
@@ -832,7 +834,7 @@ Everything here is written by `tools/train-model/train.py`; this README too.
 | tokenizer.json | Hugging Face tokenizer in Llama-2's format (BPE with byte fallback, merges derived from tokenizer.model like transformers' LlamaConverter) |
 | tokenizer_config.json | add_bos_token true, add_eos_token false |
 | tokenizer.model | the sentencepiece model (for tests: `tools/train-model/check_tokenizer.py`) |
-| heldout.txt | the held-out text ({i['held_bytes']:,} bytes, {i['held_tokens']:,} tokens with BOS), never trained on |
+| heldout.txt | the held-out text ({i['held_bytes']:,} bytes, {i['held_tokens']:,} tokens), never trained on |
 | loss.png | the loss curve |
 
 ## Data
@@ -916,7 +918,7 @@ kernels and round differently.
 
 ![loss curve](loss.png)
 
-Held-out loss during training (first {a['eval_windows']} windows of {a['ctx']} tokens, f32):
+Held-out loss during training (the same windows as below, the first {a['eval_windows']} of them only, f32):
 
 | step | tokens (M) | held-out loss |
 |---|---|---|
@@ -924,16 +926,23 @@ Held-out loss during training (first {a['eval_windows']} windows of {a['ctx']} t
 
 ## Held-out perplexity
 
-tokens = `[<s>] + encode(heldout.txt)` (the whole file at once: {i['held_tokens']:,} tokens). Windows of
-{a['ctx']} tokens start at 0, stride, 2 x stride, ...; each is run from an empty context (no extra BOS) and
-scores only targets that no earlier window scored, so every token after the leading `<s>` is scored
-once. Perplexity = exp(mean negative log-likelihood), f32 compute.
+The windowing of `llmc perplexity` (and of `bench/llamacpp/oracle.mjs perplexity` and
+`test/reference/reference.py --perplexity`), so the numbers compare: tokens = `encode(heldout.txt)`
+(the whole file at once, no BOS: {i['held_tokens']:,} tokens). Window w is `[<s>]` followed by the
+{a['ctx'] - 1} text tokens starting at w x stride, run from an empty context. The first window scores
+all its {a['ctx'] - 1} targets (the first text token is predicted from `<s>` alone); later windows score
+only their last `stride` targets, the rest being context (with stride {a['ctx'] - 1} there is no overlap
+and every window scores all of its targets). Tokens after the last whole window are not scored.
+Perplexity = exp(mean negative log-likelihood), f32 compute.
 
-| weights | stride | loss (nats/token) | perplexity |
-|---|---|---|---|
-| f32 (as trained, before export) | {a['ctx']} | {f32_loss:.4f} | {math.exp(f32_loss):.3f} |
-| f16 (model.safetensors) | {a['ctx']} | {main_loss:.4f} | **{math.exp(main_loss):.3f}** |
-| f16 (model.safetensors) | {a['ctx'] // 2} | {half_loss:.4f} | {math.exp(half_loss):.3f} |
+| weights | ctx | stride | windows | tokens scored | loss (nats/token) | perplexity |
+|---|---|---|---|---|---|---|
+| f32 (as trained, before export) | {a['ctx']} | {main_s} | {main_w} | {main_n:,} | {f32_loss:.4f} | {math.exp(f32_loss):.3f} |
+| f16 (model.safetensors) | {a['ctx']} | {main_s} | {main_w} | {main_n:,} | {main_loss:.4f} | **{math.exp(main_loss):.3f}** |
+| f16 (model.safetensors) | {a['ctx']} | {half_s} | {half_w} | {half_n:,} | {half_loss:.4f} | {math.exp(half_loss):.3f} |
+
+Reproduce with llmc: `llmc perplexity OUT --file models/tinypy/heldout.txt --ctx {a['ctx']}` (add
+`--stride {half_s}` for the last row), where OUT is the model compiled with f32 or f16 weights.
 
 ## Samples
 
