@@ -22,6 +22,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/common/KernelPlans.h"
 #include "codegen/cpu/Emitters.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -34,92 +35,12 @@ using namespace llmc::llm;
 
 namespace llmc::cpu {
 
+using llmc::codegen::LinearPlan;
+using llmc::codegen::linearTileRows;
+using llmc::codegen::planLinear;
+using llmc::codegen::ropeInverseFrequencies;
+
 namespace {
-
-/// What happens to one linear layer's output in the kernel.
-struct LinearPlan {
-  LinearOp linear;
-  LinearOp up;                 // SwiGLU: silu(this) * up
-  bool isUp = false;           // computed together with its gate
-  RopeOp rope;
-  int64_t headDim = 0;         // of the reshape before rope / kv_append
-  bool kvKeys = false, kvValues = false;
-  KVAppendOp kvAppend;
-  Value residual;              // x + this
-  QuantizeActOp quantize;
-  Value storeF32;              // returned f32 value, if any
-  Value storeQ8;               // returned quantized value, if any
-  int64_t rows() { return linear.getWeight().getType().getShape()[0]; }
-};
-
-/// Follows a linear's result through the ops of the kernel.
-LogicalResult planLinear(LinearOp linear, LinearPlan &plan,
-                         ArrayRef<Value> returned) {
-  plan.linear = linear;
-  Value v = linear.getResult();
-  // SwiGLU: silu(gate) * up, with gate and up both linears of the kernel.
-  if (v.hasOneUse())
-    if (auto silu = dyn_cast<SiluOp>(*v.getUsers().begin()))
-      if (silu.getResult().hasOneUse())
-        if (auto mul = dyn_cast<MulOp>(*silu.getResult().getUsers().begin())) {
-          Value other = mul.getLhs() == silu.getResult() ? mul.getRhs()
-                                                         : mul.getLhs();
-          if (auto up = other.getDefiningOp<LinearOp>()) {
-            plan.up = up;
-            v = mul.getResult();
-          }
-        }
-  while (true) {
-    bool isReturned = llvm::is_contained(returned, v);
-    SmallVector<Operation *> users;
-    for (Operation *u : v.getUsers())
-      if (!isa<func::ReturnOp>(u))
-        users.push_back(u);
-    if (isReturned) {
-      if (isa<QuantizeActOp>(v.getDefiningOp()))
-        plan.storeQ8 = v;
-      else if (users.empty() || !isa<ReshapeOp>(users.front()))
-        plan.storeF32 = v;
-    }
-    if (users.empty())
-      return success();
-    if (users.size() != 1)
-      return linear.emitOpError()
-             << "has a fused epilogue the CPU target cannot emit (a value "
-                "with several users)";
-    Operation *user = users.front();
-    if (auto reshape = dyn_cast<ReshapeOp>(user)) {
-      auto type = reshape.getResult().getType();
-      if (type.getRank() == 3)
-        plan.headDim = type.getDimSize(2);
-      if (isReturned)
-        plan.storeF32 = v;
-      v = reshape.getResult();
-    } else if (auto rope = dyn_cast<RopeOp>(user)) {
-      plan.rope = rope;
-      v = rope.getResult();
-    } else if (auto append = dyn_cast<KVAppendOp>(user)) {
-      plan.kvAppend = append;
-      (append.getKeys() == v ? plan.kvKeys : plan.kvValues) = true;
-      return success();
-    } else if (auto addOp = dyn_cast<AddOp>(user)) {
-      plan.residual = addOp.getLhs() == v ? addOp.getRhs() : addOp.getLhs();
-      if (!isa<BlockArgument>(plan.residual))
-        return addOp.emitOpError() << "adds a value computed in the kernel";
-      v = addOp.getResult();
-    } else if (auto q = dyn_cast<QuantizeActOp>(user)) {
-      plan.quantize = q;
-      v = q.getResult();
-    } else if (isa<SiluOp, MulOp>(user)) {
-      // The up half of a SwiGLU pair: handled by its gate.
-      plan.isUp = true;
-      return success();
-    } else {
-      return user->emitOpError()
-             << "cannot be fused after a linear on the CPU target";
-    }
-  }
-}
 
 int64_t weightRowGroup(WeightType w) {
   switch (w.getLayout()) {
@@ -159,36 +80,6 @@ private:
 };
 
 } // namespace
-
-/// Rows per workgroup tile: whole row groups, whole quantization blocks and
-/// whole heads when rope or the cache needs them.
-int64_t linearTileRows(func::FuncOp kernel) {
-  int64_t tile = 16;
-  kernel.walk([&](Operation *op) {
-    if (isa<QuantizeActOp>(op))
-      tile = std::lcm(tile, int64_t(32));
-    if (auto rope = dyn_cast<RopeOp>(op)) {
-      int64_t d = rope.getInput().getType().getDimSize(2);
-      tile = std::lcm(tile, rope.getStyle() == RopeStyle::half ? d : 2);
-    }
-  });
-  return std::max<int64_t>(tile, 32);
-}
-
-/// Workgroups along x for each weight of the kernel (the up half of a SwiGLU
-/// pair has none of its own).
-SmallVector<int64_t> linearTiles(func::FuncOp kernel, int64_t tileRows) {
-  SmallVector<int64_t> tiles;
-  SmallVector<Value> returned(
-      kernel.getBody().front().getTerminator()->getOperands());
-  for (LinearOp linear : kernel.getBody().front().getOps<LinearOp>()) {
-    LinearPlan plan;
-    if (failed(planLinear(linear, plan, returned)) || plan.isUp)
-      continue;
-    tiles.push_back((plan.rows() + tileRows - 1) / tileRows);
-  }
-  return tiles;
-}
 
 LogicalResult LinearEmitter::emit(func::FuncOp kernel) {
   Block &body = kernel.getBody().front();

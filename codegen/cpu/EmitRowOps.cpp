@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/common/KernelPlans.h"
 #include "codegen/cpu/Emitters.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -16,6 +17,8 @@ using namespace mlir;
 using namespace llmc::llm;
 
 namespace llmc::cpu {
+
+using llmc::codegen::ropeInverseFrequencies;
 
 int64_t lanesFor(int64_t n, int64_t max) {
   for (int64_t lanes = max; lanes > 1; lanes /= 2)
@@ -205,38 +208,6 @@ LogicalResult emitNorm(KernelEmitter &e, func::FuncOp kernel,
                             normed(col), normed(e.add(col, e.idx(16))), cols);
     });
   return success();
-}
-
-std::vector<double> ropeInverseFrequencies(RopeOp op) {
-  int64_t dim = op.getInput().getType().getDimSize(2);
-  double theta = op.getTheta().convertToDouble();
-  RopeScalingAttr scaling = op.getScaling();
-  double factor = scaling.getFactor().convertToDouble();
-  std::vector<double> freqs(dim / 2);
-  for (int64_t i = 0; i < dim / 2; ++i) {
-    double f = std::pow(theta, -2.0 * static_cast<double>(i) / dim);
-    switch (scaling.getKind()) {
-    case RopeScalingKind::none: break;
-    case RopeScalingKind::linear: f /= factor; break;
-    case RopeScalingKind::llama3: {
-      // Hugging Face's llama3 frequency smoothing.
-      double low = scaling.getLowFreqFactor().convertToDouble();
-      double high = scaling.getHighFreqFactor().convertToDouble();
-      double original = static_cast<double>(scaling.getOriginalMaxPosition());
-      double lowWavelen = original / low, highWavelen = original / high;
-      double wavelen = 2 * M_PI / f;
-      if (wavelen > lowWavelen) {
-        f /= factor;
-      } else if (wavelen >= highWavelen) {
-        double smooth = (original / wavelen - low) / (high - low);
-        f = (1 - smooth) * f / factor + smooth * f;
-      }
-      break;
-    }
-    }
-    freqs[i] = f;
-  }
-  return freqs;
 }
 
 LogicalResult emitRope(KernelEmitter &e, RopeOp op, KernelViews &views) {

@@ -10,6 +10,7 @@
 #ifndef LLMC_CODEGEN_CPU_EMITTERS_H
 #define LLMC_CODEGEN_CPU_EMITTERS_H
 
+#include "codegen/common/KernelPlans.h"
 #include "codegen/cpu/KernelEmitter.h"
 
 #include "mlir/IR/AffineMap.h"
@@ -56,22 +57,15 @@ mlir::LogicalResult emitNorm(KernelEmitter &e, mlir::func::FuncOp kernel,
                              KernelViews &views);
 mlir::LogicalResult emitQuantizeAct(KernelEmitter &e, llm::QuantizeActOp op,
                                     KernelViews &views);
-/// Rows per workgroup of a linear kernel and its workgroups per weight.
-int64_t linearTileRows(mlir::func::FuncOp kernel);
-llvm::SmallVector<int64_t> linearTiles(mlir::func::FuncOp kernel,
-                                       int64_t tileRows);
+
 mlir::LogicalResult emitAttention(KernelEmitter &e, mlir::func::FuncOp kernel,
                                   llm::AttentionOp op, KernelViews &views);
 
-/// Rows of output a linear workgroup computes, and tokens per workgroup.
-inline constexpr int64_t kLinearRowsPerWorkgroup = 16;
-inline constexpr int64_t kLinearTokensPerWorkgroup = 4;
+using codegen::kLinearTokensPerWorkgroup;
 
 /// The largest of 16, 8, 4, 2, 1 lanes that divides `n` (at most `max`).
 int64_t lanesFor(int64_t n, int64_t max = 16);
 
-/// Rope inverse frequencies with the op's scaling, computed in double.
-std::vector<double> ropeInverseFrequencies(llm::RopeOp op);
 
 } // namespace llmc::cpu
 

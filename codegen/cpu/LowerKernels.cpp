@@ -16,6 +16,9 @@ using namespace llmc::llm;
 
 namespace llmc::cpu {
 
+using codegen::linearTileRows;
+using codegen::linearTiles;
+
 namespace {
 /// Keys/values of a cache binding are viewed with a block count this large;
 /// the kernel only ever indexes the blocks its block tables name.
