@@ -1,0 +1,198 @@
+//===- TemplateValue.h - values of the chat-template engine -----*- C++ -*-===//
+//
+// The values a Jinja chat template computes with, modelled on the Python
+// objects jinja2 works on: undefined, None, bool, int, float, str, list (and
+// tuple), dict, plus the engine's own objects (namespace, loop, callables).
+// Strings are UTF-8; length, indexing and slicing count code points as
+// Python does. Lists and dicts are immutable once built (the sandbox
+// Hugging Face renders in forbids mutation), so copies share storage.
+// A namespace is the one mutable object (`{% set ns.x = ... %}`).
+//
+// Internal to runtime/chat; the public API is ChatTemplate.h.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_CHAT_TEMPLATEVALUE_H
+#define LLMC_RUNTIME_CHAT_TEMPLATEVALUE_H
+
+#include "runtime/support/Status.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace llmc {
+namespace chat {
+
+class Value;
+struct Macro;
+
+enum class Kind : uint8_t {
+  Undefined,
+  None,
+  Bool,
+  Int,
+  Float,
+  String,
+  List,
+  Dict,
+  Namespace,
+  Loop,
+  Callable,
+};
+
+/// What a callable value does when called.
+enum class CallableKind : uint8_t {
+  RaiseException, // raise_exception(message): an error with the message
+  Namespace,      // namespace(**kwargs)
+  Range,          // range([start,] stop[, step])
+  Dict,           // dict(**kwargs)
+  StrftimeNow,    // strftime_now(format): the local time
+  Method,         // a bound method of `self` (str.strip, dict.items, ...)
+  Macro,          // a {% macro %}
+  LoopCycle,      // loop.cycle(a, b, ...)
+};
+
+struct HeapObject {
+  virtual ~HeapObject() = default;
+};
+
+/// Deepest nesting of lists/dicts/namespaces that printing, comparing and
+/// JSON walk (a namespace can be made to contain itself).
+constexpr int kMaxValueDepth = 128;
+
+class Value {
+public:
+  Value() = default; // undefined
+  static Value undefined(std::string hint = std::string());
+  static Value none();
+  static Value boolean(bool b);
+  static Value integer(int64_t i);
+  static Value real(double d);
+  static Value string(std::string s);
+  static Value list(std::vector<Value> items, bool tuple = false);
+  static Value dict(std::vector<std::pair<std::string, Value>> items);
+  static Value newNamespace(std::vector<std::pair<std::string, Value>> items);
+  static Value loop(int64_t index0, int64_t length, Value prev, Value next);
+  /// `self` is the object of a bound method (may be null).
+  static Value callable(CallableKind kind, std::string name,
+                        const Value *self = nullptr,
+                        const Macro *macro = nullptr,
+                        std::vector<Value> bound = {});
+
+  Kind kind() const { return kind_; }
+  bool isUndefined() const { return kind_ == Kind::Undefined; }
+  bool isNone() const { return kind_ == Kind::None; }
+  bool isString() const { return kind_ == Kind::String; }
+  bool isList() const { return kind_ == Kind::List; }
+  bool isDict() const { return kind_ == Kind::Dict; }
+  /// Python's int, which includes bool.
+  bool isIntLike() const {
+    return kind_ == Kind::Int || kind_ == Kind::Bool;
+  }
+  bool isNumber() const { return isIntLike() || kind_ == Kind::Float; }
+
+  bool asBool() const { return bool_; }
+  int64_t asInt() const { return kind_ == Kind::Bool ? (bool_ ? 1 : 0) : int_; }
+  double asDouble() const {
+    return kind_ == Kind::Float ? real_ : static_cast<double>(asInt());
+  }
+  const std::string &asString() const;
+  const std::vector<Value> &asList() const;
+  bool isTuple() const;
+  const std::vector<std::pair<std::string, Value>> &asDict() const;
+  /// For undefined values: what was missing ("'x' is undefined").
+  std::string undefinedMessage() const;
+
+  // Namespace.
+  const std::vector<std::pair<std::string, Value>> &namespaceItems() const;
+  void namespaceSet(const std::string &name, Value value) const;
+  /// Drops a namespace's contents (breaks reference cycles after a render).
+  void namespaceClear() const;
+
+  // Loop.
+  int64_t loopIndex0() const;
+  int64_t loopLength() const;
+  const Value &loopPrev() const;
+  const Value &loopNext() const;
+
+  // Callable.
+  CallableKind callableKind() const;
+  const std::string &callableName() const;
+  const Value &callableSelf() const;
+  const Macro *callableMacro() const;
+  const std::vector<Value> &callableBound() const;
+
+  /// Python truthiness.
+  bool truthy() const;
+  /// Looks a key up in a dict; nullptr if absent (or not a dict).
+  const Value *dictFind(std::string_view key) const;
+  /// Python type name for messages ("str", "int", "list", ...).
+  const char *typeName() const;
+
+private:
+  Kind kind_ = Kind::Undefined;
+  bool bool_ = false;
+  int64_t int_ = 0;
+  double real_ = 0;
+  std::shared_ptr<const HeapObject> heap_;
+};
+
+// --- UTF-8 helpers (Python counts code points) ------------------------------
+
+/// Decodes one code point at `pos` (advancing it); invalid bytes decode as
+/// themselves (0x80..0xFF) one at a time.
+uint32_t decodeUtf8(std::string_view s, size_t &pos);
+void appendUtf8(std::string &out, uint32_t cp);
+/// Well-formed UTF-8 (no overlongs, surrogates or truncated sequences).
+bool isValidUtf8(std::string_view s);
+/// Number of code points.
+size_t codePointCount(std::string_view s);
+/// Byte offsets of each code point start, plus s.size() at the end.
+std::vector<size_t> codePointOffsets(std::string_view s);
+/// Python's str.isspace for one code point.
+bool isUnicodeSpace(uint32_t cp);
+/// str.strip / lstrip / rstrip; `chars` null means whitespace.
+std::string stripString(std::string_view s, const std::string *chars,
+                        bool left, bool right);
+/// Simple case mapping: ASCII, Latin-1, Greek and Cyrillic letters.
+std::string upperString(std::string_view s);
+std::string lowerString(std::string_view s);
+uint32_t upperCodePoint(uint32_t cp);
+uint32_t lowerCodePoint(uint32_t cp);
+
+// --- Conversions ------------------------------------------------------------
+
+/// Python's repr of a float.
+std::string formatFloat(double d);
+/// Python's str(): what `{{ value }}` prints. Fails only on values nested
+/// deeper than kMaxValueDepth.
+Result<std::string> toStr(const Value &v);
+/// Python's repr().
+Result<std::string> toRepr(const Value &v);
+
+struct JsonOptions {
+  bool ensureAscii = false;
+  bool hasIndent = false;
+  std::string indent;
+  std::string itemSeparator = ", ";
+  std::string keySeparator = ": ";
+  bool sortKeys = false;
+};
+/// Python's json.dumps with the given options (as transformers' tojson
+/// filter calls it).
+Result<std::string> toJson(const Value &v, const JsonOptions &options);
+
+/// Python ==.
+Result<bool> valuesEqual(const Value &a, const Value &b);
+/// Python <, for numbers, strings and sequences; an error for other types.
+/// Returns -1, 0 or 1.
+Result<int> compareValues(const Value &a, const Value &b);
+
+} // namespace chat
+} // namespace llmc
+
+#endif // LLMC_RUNTIME_CHAT_TEMPLATEVALUE_H
