@@ -38,3 +38,19 @@ if os.environ.get("CI") == "true":
 if os.path.isdir(os.path.join(config.llmc_source_dir, "bench", "llamacpp", "node_modules", "node-llama-cpp")):
     config.available_features.add("llamacpp")
 config.substitutions.append(("%llamacpp", "node " + os.path.join(config.llmc_source_dir, "bench", "llamacpp", "oracle.mjs")))
+
+# An NVIDIA GPU with its driver (`nvidia-smi -L` lists one): the CUDA device
+# can run; tests of its no-GPU errors are then unsupported.
+def _has_nvidia_gpu():
+    import shutil
+    import subprocess
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return False
+    try:
+        out = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return out.returncode == 0 and "GPU " in out.stdout
+if _has_nvidia_gpu():
+    config.available_features.add("cuda-gpu")

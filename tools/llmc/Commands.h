@@ -23,6 +23,7 @@ void addRunCommand(CLI::App &app);
 void addInspectCommand(CLI::App &app);
 void addBenchCommand(CLI::App &app);
 void addPerplexityCommand(CLI::App &app);
+void addPackCommand(CLI::App &app);
 
 #ifdef LLMC_HAVE_COMPILER
 // Compiler verbs.

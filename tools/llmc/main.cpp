@@ -36,6 +36,7 @@ int main(int argc, char **argv) {
   llmc::cli::addInspectCommand(app);
   llmc::cli::addBenchCommand(app);
   llmc::cli::addPerplexityCommand(app);
+  llmc::cli::addPackCommand(app);
   llmc::cli::addTokenizeCommand(app);
 #ifdef LLMC_HAVE_COMPILER
   llmc::cli::addImportCommand(app);
