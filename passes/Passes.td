@@ -62,11 +62,15 @@ def SelectWeightLayouts : Pass<"llmc-select-weight-layouts", "::mlir::ModuleOp">
     target's integer dot products read: `rows16` for 512-bit registers (one
     row per 32-bit lane of a zmm register), `rows8` for 256-bit ones. Tables
     only gathered by `llm.embedding` keep the plain layout, and so do float
-    weights. The packer applies the layout.
+    weights. With `split` (GPU targets) every Q8_0 and Q4_0 weight, tables
+    included, takes the `split` layout instead: the quants of all blocks as
+    aligned words, then the scales. The packer applies the layout.
   }];
   let options = [
     Option<"rowGroup", "row-group", "int64_t", "16",
            "rows interleaved per group: 16 (AVX-512), 8 (AVX2), 0 (plain)">,
+    Option<"split", "split", "bool", "false",
+           "GPU targets: the split layout for every q8_0/q4_0 weight">,
   ];
 }
 

@@ -24,10 +24,11 @@ struct SelectWeightLayoutsPass
                          << static_cast<int64_t>(rowGroup);
       return signalPassFailure();
     }
-    if (rowGroup == 0)
+    if (rowGroup == 0 && !split)
       return;
-    WeightLayout layout =
-        rowGroup == 16 ? WeightLayout::rows16 : WeightLayout::rows8;
+    WeightLayout layout = split            ? WeightLayout::split
+                          : rowGroup == 16 ? WeightLayout::rows16
+                                           : WeightLayout::rows8;
     // How each weight is used: as a linear's matrix, or otherwise.
     DenseSet<StringAttr> asMatrix, otherwise;
     module.walk([&](WeightRefOp ref) {
@@ -43,9 +44,10 @@ struct SelectWeightLayoutsPass
       StringAttr name = weight.getSymNameAttr();
       bool blockQuantized = type.getFormat() == WeightFormat::q8_0 ||
                             type.getFormat() == WeightFormat::q4_0;
-      if (!blockQuantized || type.getRank() != 2 ||
-          type.getShape()[0] % rowGroup || !asMatrix.contains(name) ||
-          otherwise.contains(name) || type.getLayout() == layout)
+      if (!blockQuantized || type.getRank() != 2 || type.getLayout() == layout)
+        continue;
+      if (!split && (type.getShape()[0] % rowGroup || !asMatrix.contains(name) ||
+                     otherwise.contains(name)))
         continue;
       auto newType = WeightType::get(&getContext(), type.getShape(),
                                      type.getFormat(), layout);

@@ -43,8 +43,8 @@ LogicalResult planLinear(LinearOp linear, LinearPlan &plan,
       return success();
     if (users.size() != 1)
       return linear.emitOpError()
-             << "has a fused epilogue the CPU target cannot emit (a value "
-                "with several users)";
+             << "has a fused epilogue no target can emit (a value with "
+                "several users)";
     Operation *user = users.front();
     if (auto reshape = dyn_cast<ReshapeOp>(user)) {
       auto type = reshape.getResult().getType();
@@ -74,13 +74,13 @@ LogicalResult planLinear(LinearOp linear, LinearPlan &plan,
       return success();
     } else {
       return user->emitOpError()
-             << "cannot be fused after a linear on the CPU target";
+             << "cannot be fused after a linear layer";
     }
   }
 }
 
 
-int64_t linearTileRows(func::FuncOp kernel) {
+int64_t linearTileRows(func::FuncOp kernel, int64_t minimum) {
   int64_t tile = 16;
   kernel.walk([&](Operation *op) {
     if (isa<QuantizeActOp>(op))
@@ -90,7 +90,7 @@ int64_t linearTileRows(func::FuncOp kernel) {
       tile = std::lcm(tile, rope.getStyle() == RopeStyle::half ? d : 2);
     }
   });
-  return std::max<int64_t>(tile, 32);
+  return std::max<int64_t>(tile, minimum);
 }
 
 SmallVector<int64_t> linearTiles(func::FuncOp kernel, int64_t tileRows) {
@@ -104,6 +104,77 @@ SmallVector<int64_t> linearTiles(func::FuncOp kernel, int64_t tileRows) {
     tiles.push_back((plan.rows() + tileRows - 1) / tileRows);
   }
   return tiles;
+}
+
+namespace {
+bool isElementwiseOp(Operation &op) {
+  return isa<SiluOp, GeluOp, AddOp, MulOp, ReshapeOp>(op);
+}
+
+/// Leading size of the kernel's main tensor, as an expression of symbols.
+FailureOr<AffineExpr> rowsExpr(func::FuncOp kernel) {
+  AffineMapAttr shape;
+  if (kernel.getNumResults() > 0)
+    shape = kernel.getResultAttrOfType<AffineMapAttr>(0, "llm.shape");
+  else
+    for (unsigned i = 0; i < kernel.getNumArguments() && !shape; ++i)
+      if (isa<RankedTensorType>(kernel.getArgumentTypes()[i]))
+        shape = kernel.getArgAttrOfType<AffineMapAttr>(i, "llm.shape");
+  if (!shape || shape.getValue().getNumResults() == 0)
+    return kernel.emitOpError() << "has no symbolic shape to size its grid";
+  return shape.getValue().getResult(0);
+}
+
+/// The leading (token) size of a kernel argument, as an expression.
+FailureOr<AffineExpr> argRows(func::FuncOp kernel, Value arg) {
+  auto blockArg = dyn_cast<BlockArgument>(arg);
+  if (!blockArg)
+    return kernel.emitOpError() << "reads a value computed in the kernel";
+  auto shape = kernel.getArgAttrOfType<AffineMapAttr>(blockArg.getArgNumber(),
+                                                      "llm.shape");
+  if (!shape)
+    return kernel.emitOpError() << "has an argument without llm.shape";
+  return shape.getValue().getResult(0);
+}
+} // namespace
+
+Operation *rootOp(func::FuncOp kernel) {
+  for (Operation &op : kernel.getBody().front().without_terminator())
+    if (!isElementwiseOp(op))
+      return &op;
+  return nullptr;
+}
+
+FailureOr<AffineMap> planGrid(func::FuncOp kernel, unsigned numSymbols,
+                              int64_t tileRows, int64_t tokensPerWorkgroup) {
+  FailureOr<AffineExpr> rows = rowsExpr(kernel);
+  if (failed(rows))
+    return failure();
+  MLIRContext *ctx = kernel.getContext();
+  AffineExpr one = getAffineConstantExpr(1, ctx);
+  SmallVector<AffineExpr, 3> grid = {*rows, one, one};
+  Block &body = kernel.getBody().front();
+  if (!body.getOps<LinearOp>().empty()) {
+    LinearOp first = *body.getOps<LinearOp>().begin();
+    FailureOr<AffineExpr> tokens = argRows(kernel, first.getInput());
+    if (failed(tokens))
+      return failure();
+    int64_t tiles = 0;
+    for (int64_t t : linearTiles(kernel, tileRows))
+      tiles += t;
+    grid = {getAffineConstantExpr(tiles, ctx),
+            (*tokens).ceilDiv(tokensPerWorkgroup), one};
+  } else if (!body.getOps<AttentionOp>().empty()) {
+    AttentionOp attention = *body.getOps<AttentionOp>().begin();
+    FailureOr<AffineExpr> tokens = argRows(kernel, attention.getQuery());
+    if (failed(tokens))
+      return failure();
+    grid = {*tokens,
+            getAffineConstantExpr(attention.getQuery().getType().getDimSize(1),
+                                  ctx),
+            one};
+  }
+  return AffineMap::get(0, numSymbols, grid, ctx);
 }
 
 std::vector<double> ropeInverseFrequencies(RopeOp op) {

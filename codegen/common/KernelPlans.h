@@ -42,11 +42,22 @@ mlir::LogicalResult planLinear(llm::LinearOp linear, LinearPlan &plan,
                                llvm::ArrayRef<mlir::Value> returned);
 
 /// Rows per workgroup tile of a linear kernel: whole quantization blocks and
-/// whole heads when rope needs them (at least 32).
-int64_t linearTileRows(mlir::func::FuncOp kernel);
+/// whole heads when rope needs them (at least `minimum`).
+int64_t linearTileRows(mlir::func::FuncOp kernel, int64_t minimum = 32);
 /// Workgroups along x for each weight (the up half of a SwiGLU pair has none).
 llvm::SmallVector<int64_t> linearTiles(mlir::func::FuncOp kernel,
                                        int64_t tileRows);
+/// The op that decides a kernel's kind: its first op that is not
+/// elementwise (silu, gelu, add, mul, reshape); null for elementwise chains.
+mlir::Operation *rootOp(mlir::func::FuncOp kernel);
+
+/// The grid of a kernel: three workgroup counts over `numSymbols` symbols.
+/// Linear kernels: (row tiles of all weights, token tiles); attention:
+/// (tokens, heads); others: (rows, 1, 1).
+mlir::FailureOr<mlir::AffineMap> planGrid(mlir::func::FuncOp kernel,
+                                          unsigned numSymbols, int64_t tileRows,
+                                          int64_t tokensPerWorkgroup);
+
 /// Rope inverse frequencies with the op's scaling, computed in double.
 std::vector<double> ropeInverseFrequencies(llm::RopeOp op);
 

@@ -25,10 +25,6 @@ struct KernelViews {
   BoundValue get(mlir::Value v) const { return views.lookup(v); }
 };
 
-/// The grid of a kernel: three workgroup counts over `numSymbols` symbols.
-mlir::FailureOr<mlir::AffineMap> planGrid(mlir::func::FuncOp kernel,
-                                          unsigned numSymbols);
-
 /// Emits the body of one workgroup.
 mlir::LogicalResult emitKernelBody(KernelEmitter &e, mlir::func::FuncOp kernel,
                                    KernelViews &views);

@@ -16,83 +16,13 @@ using namespace llmc::llm;
 
 namespace llmc::cpu {
 
-using codegen::linearTileRows;
-using codegen::linearTiles;
+using codegen::rootOp;
 
 namespace {
 /// Keys/values of a cache binding are viewed with a block count this large;
 /// the kernel only ever indexes the blocks its block tables name.
 constexpr int64_t kViewBlocks = int64_t(1) << 24;
-
-bool isElementwiseOp(Operation &op) {
-  return isa<SiluOp, GeluOp, AddOp, MulOp, ReshapeOp>(op);
-}
-
-/// The op that decides the kernel's kind: its first non-elementwise op.
-Operation *rootOp(func::FuncOp kernel) {
-  for (Operation &op : kernel.getBody().front().without_terminator())
-    if (!isElementwiseOp(op))
-      return &op;
-  return nullptr;
-}
-
-/// Leading size of the kernel's main tensor, as an expression of symbols.
-FailureOr<AffineExpr> rowsExpr(func::FuncOp kernel) {
-  AffineMapAttr shape;
-  if (kernel.getNumResults() > 0)
-    shape = kernel.getResultAttrOfType<AffineMapAttr>(0, "llm.shape");
-  else
-    for (unsigned i = 0; i < kernel.getNumArguments() && !shape; ++i)
-      if (isa<RankedTensorType>(kernel.getArgumentTypes()[i]))
-        shape = kernel.getArgAttrOfType<AffineMapAttr>(i, "llm.shape");
-  if (!shape || shape.getValue().getNumResults() == 0)
-    return kernel.emitOpError() << "has no symbolic shape to size its grid";
-  return shape.getValue().getResult(0);
-}
 } // namespace
-
-/// The leading (token) size of a kernel argument, as an expression.
-static FailureOr<AffineExpr> argRows(func::FuncOp kernel, Value arg) {
-  auto blockArg = dyn_cast<BlockArgument>(arg);
-  if (!blockArg)
-    return kernel.emitOpError() << "reads a value computed in the kernel";
-  auto shape = kernel.getArgAttrOfType<AffineMapAttr>(blockArg.getArgNumber(),
-                                                      "llm.shape");
-  if (!shape)
-    return kernel.emitOpError() << "has an argument without llm.shape";
-  return shape.getValue().getResult(0);
-}
-
-FailureOr<AffineMap> planGrid(func::FuncOp kernel, unsigned numSymbols) {
-  FailureOr<AffineExpr> rows = rowsExpr(kernel);
-  if (failed(rows))
-    return failure();
-  MLIRContext *ctx = kernel.getContext();
-  AffineExpr one = getAffineConstantExpr(1, ctx);
-  SmallVector<AffineExpr, 3> grid = {*rows, one, one};
-  Block &body = kernel.getBody().front();
-  if (!body.getOps<LinearOp>().empty()) {
-    LinearOp first = *body.getOps<LinearOp>().begin();
-    FailureOr<AffineExpr> tokens = argRows(kernel, first.getInput());
-    if (failed(tokens))
-      return failure();
-    int64_t tiles = 0;
-    for (int64_t t : linearTiles(kernel, linearTileRows(kernel)))
-      tiles += t;
-    grid = {getAffineConstantExpr(tiles, ctx),
-            (*tokens).ceilDiv(kLinearTokensPerWorkgroup), one};
-  } else if (!body.getOps<AttentionOp>().empty()) {
-    AttentionOp attention = *body.getOps<AttentionOp>().begin();
-    FailureOr<AffineExpr> tokens = argRows(kernel, attention.getQuery());
-    if (failed(tokens))
-      return failure();
-    grid = {*tokens,
-            getAffineConstantExpr(attention.getQuery().getType().getDimSize(1),
-                                  ctx),
-            one};
-  }
-  return AffineMap::get(0, numSymbols, grid, ctx);
-}
 
 LogicalResult emitKernelBody(KernelEmitter &e, func::FuncOp kernel,
                              KernelViews &views) {
@@ -146,7 +76,9 @@ struct CPULowerKernelsPass
 
   LogicalResult lower(func::FuncOp kernel, unsigned numSymbols,
                       const CPUOptions &options) {
-    FailureOr<AffineMap> grid = planGrid(kernel, numSymbols);
+    FailureOr<AffineMap> grid = codegen::planGrid(
+        kernel, numSymbols, codegen::linearTileRows(kernel),
+        kLinearTokensPerWorkgroup);
     if (failed(grid))
       return failure();
     MLIRContext *ctx = kernel.getContext();

@@ -7,7 +7,9 @@
 //   kernels    --llmc-outline-kernels
 //   bufferize  --llmc-bufferize-entries
 //   plan       --llmc-plan-memory
-//   codegen    kernels lowered for the target (CPU: loops, vectors, LLVM)
+//   codegen    kernels lowered for the target (CPU: loops, vectors, LLVM;
+//              Vulkan: gpu -> SPIR-V, validated; CUDA: gpu -> NVVM -> PTX,
+//              assembled with ptxas)
 //   artifact   program + object -> model.so; weights.bin; tokenizer; config
 //
 //===----------------------------------------------------------------------===//
@@ -15,6 +17,8 @@
 #include "compiler/driver/Compiler.h"
 
 #include "codegen/cpu/CPUTarget.h"
+#include "codegen/cuda/CUDATarget.h"
+#include "codegen/spirv/SPIRVTarget.h"
 #include "compiler/artifact/ProgramWriter.h"
 #include "compiler/driver/Registration.h"
 #include "dialects/llm/IR/LLMDialect.h"
@@ -23,6 +27,7 @@
 #include "runtime/tokenizer/Tokenizer.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/Pass.h"
@@ -74,9 +79,23 @@ public:
   }
 
   llvm::Error run() {
-    if (options.target != "cpu")
-      return fail("target '" + options.target +
-                  "' is not available yet (cpu is)");
+    if (options.target != "cpu" && options.target != "vulkan" &&
+        options.target != "cuda")
+      return fail("unknown target '" + options.target +
+                  "' (expected cpu, vulkan or cuda)");
+    gpu = options.target != "cpu";
+    if (options.target == "vulkan") {
+      auto profile = spirv_target::resolveProfile(options.vulkanProfile,
+                                                  &profileNote);
+      if (!profile)
+        return profile.takeError();
+      vulkanProfile = *profile;
+    }
+    if (options.target == "cuda" &&
+        !llvm::is_contained(cuda_target::supportedArchitectures(),
+                            options.cudaArch))
+      return fail("unknown --cuda-arch '" + options.cudaArch +
+                  "' (expected sm_80, sm_89 or sm_90)");
     if (!options.compileTo.empty() &&
         !llvm::is_contained(compilePhases(), options.compileTo))
       return fail("unknown phase '" + options.compileTo + "'; phases: " +
@@ -102,7 +121,8 @@ public:
     std::string quantOpts = "quant=" + options.quant;
     if (!options.quantOutput.empty())
       quantOpts += " quant-output=" + options.quantOutput;
-    auto cpu = cpu::describeCPU(options.cpu);
+    // GPU artifacts hold no host code: model.so only carries the program.
+    auto cpu = cpu::describeCPU(gpu ? "x86-64-v3" : options.cpu);
     if (!cpu)
       return cpu.takeError();
     cpuDescription = *cpu;
@@ -111,18 +131,24 @@ public:
                            ? 16
                        : cpuDescription.vectorWidth >= 8 ? 8
                                                          : 0;
+    // CPUs multiply int8 activations with int8 weights; GPUs read f32
+    // activations and block weights in the split layout.
+    std::string formats =
+        gpu ? "llmc-assign-weight-formats{" + quantOpts +
+                  "},llmc-select-weight-layouts{row-group=0 split=1}"
+            : "llmc-assign-weight-formats{" + quantOpts +
+                  "},llmc-select-weight-layouts{row-group=" +
+                  std::to_string(rowGroup) + "},llmc-quantize-activations";
     struct Step { const char *phase; std::string pipeline; };
     const Step steps[] = {
         {"shapes", "llmc-symbolic-shapes"},
-        {"formats", "llmc-assign-weight-formats{" + quantOpts +
-                        "},llmc-select-weight-layouts{row-group=" +
-                        std::to_string(rowGroup) +
-                        "},llmc-quantize-activations"},
+        {"formats", formats},
         {"regions", "llmc-form-dispatch-regions,llmc-fuse-sibling-linears,"
                     "llmc-fuse-epilogues"},
         {"kernels", "llmc-outline-kernels"},
         {"bufferize", "llmc-bufferize-entries"},
-        {"plan", "llmc-plan-memory{alignment=64}"},
+        {"plan", "llmc-plan-memory{alignment=" +
+                     std::to_string(bindingAlignment()) + "}"},
     };
     for (const Step &step : steps) {
       begin = now();
@@ -198,7 +224,12 @@ private:
     return llvm::Error::success();
   }
 
-  llvm::Error codegen() {    // Kernels move to their own module; the program keeps their signatures.
+  /// Byte alignment of every binding: GPUs want 256 (CUDA's texture and
+  /// Vulkan's minStorageBufferOffsetAlignment limits are at most that).
+  int64_t bindingAlignment() const { return gpu ? 256 : 64; }
+
+  llvm::Error codegen() {
+    // Kernels move to their own module; the program keeps their signatures.
     kernelModule = ModuleOp::create(module->getLoc());
     (*kernelModule)->setAttrs((*module)->getAttrDictionary());
     OpBuilder b(context.get());
@@ -208,6 +239,8 @@ private:
         auto clone = cast<func::FuncOp>(b.clone(*func));
         clone.setPublic();
       }
+    if (gpu)
+      return gpuCodegen();
     std::string lower =
         llvm::formatv("llmc-cpu-lower-kernels{{vector-width={0} vnni={1}}",
                       cpuDescription.vectorWidth,
@@ -233,21 +266,100 @@ private:
     return llvm::Error::success();
   }
 
+  /// The largest binding the program makes: a weight, an arena, the step
+  /// buffer (KV layers are sized by the runtime).
+  uint64_t maxBindingBytes() {
+    uint64_t largest = 0;
+    for (auto weight : module->getOps<llm::WeightOp>())
+      largest = std::max<uint64_t>(largest, weight.getWeightType().getStorageBytes());
+    for (func::FuncOp entry : getEntries(*module))
+      for (const char *attr : {"llm.arena_bytes", "llm.step_bytes"})
+        if (auto bytes = entry->getAttrOfType<IntegerAttr>(attr))
+          largest = std::max<uint64_t>(largest, bytes.getInt());
+    return largest;
+  }
+
+  llvm::Error gpuCodegen() {
+    std::string lower =
+        llvm::formatv("llmc-gpu-lower-kernels{{target={0} workgroup-size={1}}",
+                      options.target, options.workgroupSize)
+            .str();
+    if (auto err = runPasses(*kernelModule, lower))
+      return err;
+    // The program records each kernel's grid and workgroup.
+    for (auto lowered : kernelModule->getOps<mlir::gpu::GPUModuleOp>()) {
+      auto name = lowered->getAttrOfType<StringAttr>("llm.kernel_name");
+      auto original = name ? module->lookupSymbol<func::FuncOp>(name) : nullptr;
+      if (!original)
+        return fail("a GPU kernel module has no kernel");
+      for (const char *attr : {"llm.grid", "llm.num_bindings", "llm.workgroup_size"})
+        original->setAttr(attr, lowered->getAttr(attr));
+    }
+    if (!options.saveTemps.empty())
+      if (auto err = writeFile(options.saveTemps + "/kernels.mlir",
+                               printModule(*kernelModule)))
+        return err;
+    if (options.target == "vulkan") {
+      auto compiled = spirv_target::compileKernels(*kernelModule, vulkanProfile,
+                                                   maxBindingBytes());
+      if (!compiled)
+        return compiled.takeError();
+      binaries = std::move(compiled->binaries);
+      targetProfile = compiled->requiredProfile;
+      subgroupSize = 0; // the kernels assume none
+    } else {
+      auto compiled = cuda_target::compileKernels(*kernelModule, options.cudaArch,
+                                                  options.requirePtxas);
+      if (!compiled)
+        return compiled.takeError();
+      binaries = std::move(compiled->binaries);
+      targetProfile = options.cudaArch;
+      subgroupSize = 32;
+      ptxAssembled = compiled->assembled;
+    }
+    if (!options.saveTemps.empty()) {
+      if (auto err = writeFile(options.saveTemps + "/kernels.gpu.mlir",
+                               printModule(*kernelModule)))
+        return err;
+      for (auto &[name, data] : binaries)
+        if (auto err = writeFile(options.saveTemps + "/" + name +
+                                     (options.target == "vulkan" ? ".spv" : ".ptx"),
+                                 llvm::StringRef(reinterpret_cast<const char *>(
+                                                     data.data()),
+                                                 options.target == "vulkan"
+                                                     ? data.size()
+                                                     : data.size() - 1)))
+          return err;
+    }
+    return llvm::Error::success();
+  }
+
   llvm::Error writeArtifact() {
     if (options.output.empty())
       return fail("no output folder (-o)");
     if (auto ec = llvm::sys::fs::create_directories(options.output))
       return fail(options.output + ": " + ec.message());
     TargetDescription target;
-    target.kind = "cpu";
-    target.cpuName = cpuDescription.name;
-    target.cpuFeatures = cpuDescription.features;
-    target.bindingAlignment = 64;
+    target.kind = options.target;
+    if (!gpu) {
+      target.cpuName = cpuDescription.name;
+      target.cpuFeatures = cpuDescription.features;
+    }
+    target.bindingAlignment = static_cast<uint32_t>(bindingAlignment());
+    target.subgroupSize = subgroupSize;
+    target.profile = targetProfile;
+    target.binaries = binaries;
     auto program = writeProgram(*module, target);
     if (!program)
       return program.takeError();
     programBytes = program->size();
 
+    // GPU targets: an empty host module that only carries the program.
+    if (gpu) {
+      kernelModule = ModuleOp::create(module->getLoc());
+      if (auto err = cpu::lowerToLLVMDialect(*kernelModule))
+        return err;
+    }
     auto object = cpu::emitObject(*kernelModule, cpuDescription, *program,
                                   !options.saveTemps.empty());
     if (!object)
@@ -329,8 +441,16 @@ private:
     config["source"] = options.model;
     config["source_kind"] = source->kindName();
     config["target"] = options.target;
-    config["cpu"] = cpuDescription.name;
-    config["cpu_features"] = cpuDescription.features;
+    if (gpu) {
+      config["profile"] = targetProfile;
+      if (options.target == "vulkan")
+        config["compiled_for_profile"] = vulkanProfile;
+      else
+        config["ptxas_checked"] = ptxAssembled;
+    } else {
+      config["cpu"] = cpuDescription.name;
+      config["cpu_features"] = cpuDescription.features;
+    }
     config["quant"] = options.quant;
     config["weight_bytes"] = weightBytes;
     const ModelConfig &c = source->config();
@@ -351,8 +471,14 @@ private:
   }
 
   void printReport() {
+    std::string what = cpuDescription.name;
+    if (options.target == "vulkan")
+      what = "profile " + vulkanProfile + ", " + profileNote;
+    else if (options.target == "cuda")
+      what = options.cudaArch + (ptxAssembled ? ", every kernel assembled by ptxas"
+                                              : ", ptxas not found: PTX unchecked");
     report << "compiled " << options.model << " for " << options.target << " ("
-           << cpuDescription.name << "), weights " << options.quant << " -> "
+           << what << "), weights " << options.quant << " -> "
            << options.output << "\n";
     report << "phases:";
     double total = 0;
@@ -386,10 +512,13 @@ private:
                         : 0.0)
                     .str();
     }
-    report << llvm::formatv("kernels: {0} in model.so; program {1} bytes; "
-                            "weights {2} bytes ({3:f1} MiB)\n",
-                            kernels, programBytes, weightBytes,
-                            weightBytes / 1048576.0)
+    report << llvm::formatv("kernels: {0} {1}; program {2} bytes; "
+                            "weights {3} bytes ({4:f1} MiB)\n",
+                            kernels,
+                            options.target == "cpu"      ? "in model.so"
+                            : options.target == "vulkan" ? "SPIR-V modules"
+                                                         : "PTX modules",
+                            programBytes, weightBytes, weightBytes / 1048576.0)
                   .str();
   }
 
@@ -401,6 +530,11 @@ private:
   OwningOpRef<ModuleOp> module;
   OwningOpRef<ModuleOp> kernelModule;
   cpu::CPUDescription cpuDescription;
+  bool gpu = false;
+  std::string vulkanProfile, profileNote, targetProfile;
+  uint32_t subgroupSize = 0;
+  bool ptxAssembled = false;
+  std::vector<std::pair<std::string, std::vector<uint8_t>>> binaries;
   std::vector<std::pair<std::string, double>> timings;
   bool stopped = false;
   uint64_t weightBytes = 0;

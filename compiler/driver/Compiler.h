@@ -16,10 +16,19 @@ namespace llmc {
 struct CompileOptions {
   std::string model;
   std::string output;            // artifact folder
-  std::string target = "cpu";    // cpu (vulkan, cuda: later)
+  std::string target = "cpu";    // cpu, vulkan, cuda
   std::string quant = "f16";     // f32, f16, q8, q4
   std::string quantOutput;       // output matrix/embedding format
   std::string cpu = "native";
+  /// Vulkan: the profile to compile for ("" = the device present, else a
+  /// baseline); see docs/vulkan.md.
+  std::string vulkanProfile;
+  /// CUDA: sm_80 (default), sm_89 or sm_90.
+  std::string cudaArch = "sm_80";
+  /// CUDA: fail when ptxas is missing instead of skipping the check.
+  bool requirePtxas = false;
+  /// GPU targets: threads per workgroup.
+  int64_t workgroupSize = 128;
   ImportOptions import;
   /// Stop after this phase and print the IR to stdout (no artifact).
   std::string compileTo;

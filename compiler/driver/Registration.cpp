@@ -4,6 +4,7 @@
 
 #include "dialects/llm/IR/LLMDialect.h"
 #include "codegen/cpu/CPUPasses.h"
+#include "codegen/gpu/GPUPasses.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -53,5 +54,6 @@ void registerAllLLMCPasses() {
   mlir::registerAllPasses();
   registerLLMCPasses();
   cpu::registerLLMCCPUPasses();
+  gpu::registerLLMCGPUPasses();
 }
 } // namespace llmc

@@ -91,10 +91,12 @@ Status resolve(const ModelSource &source, const PackRequest &request, Job &job) 
                          std::to_string(job.rows) + " rows, its sources have " +
                          std::to_string(rows));
   int64_t group = layoutRowGroup(request.layout);
+  bool split = request.layout == static_cast<uint8_t>(WeightLayoutKind::Split);
   if (request.layout != 0 &&
-      (!group || (request.format != TensorType::Q8_0 &&
-                  request.format != TensorType::Q4_0) ||
-       job.rows % group))
+      ((!group && !split) ||
+       (request.format != TensorType::Q8_0 &&
+        request.format != TensorType::Q4_0) ||
+       (group && job.rows % group)))
     return Status::error("weight '" + request.name + "': layout " +
                          std::to_string(request.layout) + " of " +
                          tensorTypeName(request.format) + " [" +
@@ -145,6 +147,14 @@ void convertPlainRows(const Job &job, int64_t begin, int64_t end, uint8_t *out,
 void convertRows(const Job &job, int64_t begin, int64_t end, uint8_t *out,
                  std::vector<float> &scratch, std::vector<uint8_t> &plain) {
   int64_t rowBytes = tensorTypeBytes(job.request->format, job.cols);
+  if (job.request->layout == static_cast<uint8_t>(WeightLayoutKind::Split)) {
+    plain.resize((end - begin) * rowBytes);
+    convertPlainRows(job, begin, end, plain.data(), scratch);
+    splitBlocks(job.request->format, job.rows * job.cols / 32,
+                begin * job.cols / 32, (end - begin) * job.cols / 32,
+                plain.data(), out);
+    return;
+  }
   int64_t group = layoutRowGroup(job.request->layout);
   if (!group) {
     convertPlainRows(job, begin, end, out + begin * rowBytes, scratch);
@@ -193,6 +203,19 @@ void interleaveRowGroup(TensorType format, int64_t group, int64_t cols,
   }
 }
 
+void splitBlocks(TensorType format, int64_t totalBlocks, int64_t firstBlock,
+                 int64_t count, const uint8_t *plain, uint8_t *out) {
+  int64_t blockBytes = format == TensorType::Q8_0 ? 34 : 18;
+  int64_t quantBytes = blockBytes - 2;
+  uint8_t *quants = out + firstBlock * quantBytes;
+  uint8_t *scales = out + totalBlocks * quantBytes + firstBlock * 2;
+  for (int64_t b = 0; b < count; ++b) {
+    const uint8_t *block = plain + b * blockBytes;
+    std::memcpy(scales + 2 * b, block, 2);
+    std::memcpy(quants + b * quantBytes, block + 2, quantBytes);
+  }
+}
+
 int64_t packedBytes(TensorType format, uint8_t layout,
                     const std::vector<int64_t> &shape) {
   int64_t elements = 1;
@@ -201,8 +224,14 @@ int64_t packedBytes(TensorType format, uint8_t layout,
       return -1;
     elements *= d;
   }
-  (void)layout; // every layout keeps the format's bytes
-  return tensorTypeBytes(format, elements);
+  if (layout == static_cast<uint8_t>(WeightLayoutKind::Split)) {
+    if (format != TensorType::Q8_0 && format != TensorType::Q4_0)
+      return -1;
+    int64_t blocks = elements / 32;
+    int64_t quantBytes = format == TensorType::Q8_0 ? 32 : 16;
+    return blocks * quantBytes + (blocks * 2 + 15) / 16 * 16;
+  }
+  return tensorTypeBytes(format, elements); // the other layouts keep the bytes
 }
 
 Status packWeights(const ModelSource &source,

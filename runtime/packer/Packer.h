@@ -32,6 +32,12 @@ int64_t layoutRowGroup(uint8_t layout);
 void interleaveRowGroup(TensorType format, int64_t group, int64_t cols,
                         const uint8_t *plain, uint8_t *out);
 
+/// Moves `count` plain Q8_0 or Q4_0 blocks (starting at block `firstBlock`
+/// of a tensor of `totalBlocks`) into the split layout at `out` (the
+/// tensor's start): the quants of all blocks first, then all f16 scales.
+void splitBlocks(TensorType format, int64_t totalBlocks, int64_t firstBlock,
+                 int64_t count, const uint8_t *plain, uint8_t *out);
+
 struct PackRequest {
   std::string name;                 // the llm.weight symbol
   std::vector<std::string> sources; // model-file tensors, concatenated by rows

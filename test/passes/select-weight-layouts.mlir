@@ -1,6 +1,7 @@
 // RUN: llmc-opt %s --llmc-select-weight-layouts=row-group=16 | FileCheck %s --check-prefix=AVX512
 // RUN: llmc-opt %s --llmc-select-weight-layouts=row-group=8 | FileCheck %s --check-prefix=AVX2
 // RUN: llmc-opt %s --llmc-select-weight-layouts=row-group=0 | FileCheck %s --check-prefix=PLAIN
+// RUN: llmc-opt %s --llmc-select-weight-layouts="row-group=0 split=1" | FileCheck %s --check-prefix=SPLIT
 // RUN: not llmc-opt %s --llmc-select-weight-layouts=row-group=12 2>&1 | FileCheck %s --check-prefix=BAD
 
 // Q8_0/Q4_0 matrices of linear layers are interleaved by 16 rows for AVX-512
@@ -19,6 +20,14 @@
 // AVX2: llm.weight @odd : !llm.weight<24x32, q4_0, rows8> {
 
 // PLAIN: llm.weight @q4 : !llm.weight<32x32, q4_0> {
+
+// GPUs read every Q8_0/Q4_0 weight, tables and odd row counts included, in
+// the split layout; the storage size includes the scales' padding.
+// SPLIT: llm.weight @emb : !llm.weight<64x32, q8_0, split> {
+// SPLIT: llm.weight @q4 : !llm.weight<32x32, q4_0, split> {
+// SPLIT: llm.weight @q8 : !llm.weight<48x32, q8_0, split> {
+// SPLIT: llm.weight @odd : !llm.weight<24x32, q4_0, split> {
+// SPLIT: llm.weight @f : !llm.weight<32x32, f16> {
 
 // BAD: row-group must be 0, 8 or 16, got 12
 

@@ -18,7 +18,8 @@ void addCompileCommand(CLI::App &app) {
   cmd->add_option("model", options->model, "model folder or .gguf file")
       ->required();
   cmd->add_option("-o,--output", options->output, "artifact folder to write");
-  cmd->add_option("--target", options->target, "cpu (vulkan and cuda later)")
+  cmd->add_option("--target", options->target,
+                  "cpu (default), vulkan (SPIR-V) or cuda (PTX)")
       ->check(CLI::IsMember({"cpu", "vulkan", "cuda"}));
   cmd->add_option("--quant", options->quant,
                   "format of float weights: f32, f16, q8, q4")
@@ -30,6 +31,20 @@ void addCompileCommand(CLI::App &app) {
   cmd->add_option("--cpu", options->cpu,
                   "CPU to compile for: native, x86-64-v3 (AVX2), x86-64-v4 "
                   "(AVX-512 without VNNI)");
+  cmd->add_option("--vulkan-profile", options->vulkanProfile,
+                  "Vulkan profile to compile for, e.g. "
+                  "vulkan1.1,subgroup-basic,subgroup-arithmetic (default: the "
+                  "Vulkan device present; docs/vulkan.md)");
+  cmd->add_option("--cuda-arch", options->cudaArch,
+                  "CUDA architecture: sm_80 (default; newer GPUs JIT its PTX), "
+                  "sm_89, sm_90")
+      ->check(CLI::IsMember({"sm_80", "sm_89", "sm_90"}));
+  cmd->add_flag("--require-ptxas", options->requirePtxas,
+                "fail when ptxas is missing instead of leaving the PTX "
+                "unchecked");
+  cmd->add_option("--workgroup-size", options->workgroupSize,
+                  "GPU targets: threads per workgroup (multiple of 32)")
+      ->check(CLI::Range(32, 1024));
   cmd->add_option("--max-prefill-tokens", options->import.maxPrefillTokens,
                   "tokens per @prefill call (longer prompts run in chunks)")
       ->check(CLI::Range(1, 8192));

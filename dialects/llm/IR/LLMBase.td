@@ -66,7 +66,8 @@ def LLM_WeightFormatAttr : EnumAttr<LLM_Dialect, LLM_WeightFormat, "format"> {
 //     per 32-bit lane, for integer dot products; each group's f16 scales
 //     follow its quants (rows16 stores Q8_0 quants offset by 128, unsigned,
 //     for VNNI; rows8 keeps them signed);
-//   split: scales in their own f32 array, quants as 32-bit words (GPUs).
+//   split: the quants of all blocks first (16-byte aligned, read as 32-bit
+//     words), then every block's f16 scale, padded to 16 bytes (GPUs).
 def LLM_WeightLayout : I32EnumAttr<"WeightLayout", "weight layout", [
     I32EnumAttrCase<"plain", 0>,
     I32EnumAttrCase<"rows16", 1>,

@@ -223,7 +223,8 @@ LogicalResult WeightType::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "layout " << stringifyWeightLayout(layout)
                        << " needs a matrix with a multiple of " << group
                        << " rows";
-  if (group && format != WeightFormat::q8_0 && format != WeightFormat::q4_0)
+  if ((group || layout == WeightLayout::split) &&
+      format != WeightFormat::q8_0 && format != WeightFormat::q4_0)
     return emitError() << "layout " << stringifyWeightLayout(layout)
                        << " holds q8_0 or q4_0 weights, not "
                        << stringifyWeightFormat(format);
@@ -238,8 +239,13 @@ int64_t WeightType::getNumElements() const {
 }
 
 int64_t WeightType::getStorageBytes() const {
-  return getNumElements() / formatBlockElements(getFormat()) *
-         formatBlockBytes(getFormat());
+  int64_t blocks = getNumElements() / formatBlockElements(getFormat());
+  if (getLayout() == WeightLayout::split) {
+    // Quants of all blocks, then the f16 scales padded to 16 bytes.
+    int64_t quantBytes = formatBlockBytes(getFormat()) - 2;
+    return blocks * quantBytes + (blocks * 2 + 15) / 16 * 16;
+  }
+  return blocks * formatBlockBytes(getFormat());
 }
 
 //===----------------------------------------------------------------------===//
