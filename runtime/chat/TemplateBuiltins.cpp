@@ -84,10 +84,11 @@ bindArgs(const std::string &what, const Args &args,
   return slots;
 }
 
-Result<std::string> strArg(const Value *v, const std::string &dflt) {
+Result<std::string> strArg(const Value *v, const std::string &dflt,
+                           WorkMeter *meter) {
   if (!v)
     return dflt;
-  return toStr(*v);
+  return toStr(*v, meter);
 }
 
 bool boolArg(const Value *v, bool dflt) { return v ? v->truthy() : dflt; }
@@ -350,6 +351,35 @@ uint64_t replacedSize(const std::string &s, const std::string &from,
   return s.size() + hits * to.size() - hits * from.size();
 }
 
+/// Indices of `keys` in stable sorted order. A bottom-up merge sort, so
+/// that a comparison that fails (mixed types) stops it with an error.
+Result<std::vector<size_t>> sortedOrder(const std::vector<Value> &keys,
+                                        bool descending, WorkMeter *meter) {
+  size_t n = keys.size();
+  std::vector<size_t> order(n), tmp(n);
+  for (size_t i = 0; i < n; ++i)
+    order[i] = i;
+  for (size_t width = 1; width < n; width *= 2) {
+    for (size_t lo = 0; lo < n; lo += 2 * width) {
+      size_t mid = std::min(lo + width, n), hi = std::min(lo + 2 * width, n);
+      size_t i = lo, j = mid, k = lo;
+      while (i < mid && j < hi) {
+        auto c = compareValues(keys[order[j]], keys[order[i]], meter);
+        if (!c.ok())
+          return Status::error("'<' " + c.message());
+        bool rightFirst = descending ? c.value() > 0 : c.value() < 0;
+        tmp[k++] = rightFirst ? order[j++] : order[i++];
+      }
+      while (i < mid)
+        tmp[k++] = order[i++];
+      while (j < hi)
+        tmp[k++] = order[j++];
+    }
+    order.swap(tmp);
+  }
+  return order;
+}
+
 Status notIterable(const Value &v) {
   return Status::error(std::string("'") + v.typeName() +
                        "' object is not iterable");
@@ -441,15 +471,11 @@ Value Renderer::getItem(const Value &obj, const Value &key) {
                                   std::to_string(key.asInt()));
         return obj.asList()[static_cast<size_t>(i)];
       }
-      std::vector<size_t> offsets = codePointOffsets(obj.asString());
-      int64_t n = static_cast<int64_t>(offsets.size()) - 1;
-      if (i < 0)
-        i += n;
-      if (i < 0 || i >= n)
+      std::string cp;
+      if (!codePointAt(obj.asString(), i, &cp))
         return Value::undefined("str object has no element " +
                                 std::to_string(key.asInt()));
-      return Value::string(obj.asString().substr(
-          offsets[i], offsets[i + 1] - offsets[i]));
+      return Value::string(std::move(cp));
     }
     if (key.isString())
       return getAttr(obj, key.asString());
@@ -494,7 +520,8 @@ namespace {
 
 /// The attribute getter behind selectattr/map(attribute=)/sort(attribute=):
 /// "a.b" looks up a, then b, as items.
-Value lookupPath(Renderer &r, const Value &item, const std::string &path) {
+Result<Value> lookupPath(Renderer &r, const Value &item,
+                         const std::string &path) {
   Value v = item;
   size_t start = 0;
   while (true) {
@@ -502,6 +529,8 @@ Value lookupPath(Renderer &r, const Value &item, const std::string &path) {
     std::string part = path.substr(start, dot == std::string::npos
                                               ? std::string::npos
                                               : dot - start);
+    if (v.isUndefined()) // looking into an undefined fails, as in jinja2
+      return Status::error(v.undefinedMessage());
     int64_t index = 0;
     bool numeric = !part.empty() &&
                    std::all_of(part.begin(), part.end(), [](char c) {
@@ -513,7 +542,7 @@ Value lookupPath(Renderer &r, const Value &item, const std::string &path) {
       v = r.getItem(v, Value::integer(index));
     else
       v = r.getItem(v, Value::string(part));
-    if (dot == std::string::npos || v.isUndefined())
+    if (dot == std::string::npos)
       return v;
     start = dot + 1;
   }
@@ -526,13 +555,14 @@ Result<Value> Renderer::applyFilter(const std::string &name,
   auto bind = [&](std::initializer_list<const char *> names) {
     return bindArgs("filter '" + name + "'", args, names);
   };
-  auto requireString = [&]() -> Result<std::string> { return toStr(operand); };
+  auto requireString = [&]() -> Result<std::string> { return toStr(operand, &meter_); };
 
   if (name == "trim") {
     LLMC_ASSIGN_OR_RETURN(auto a, bind({"chars"}));
     LLMC_ASSIGN_OR_RETURN(std::string s, requireString());
     if (a[0] && !a[0]->isNone()) {
-      LLMC_ASSIGN_OR_RETURN(std::string chars, toStr(*a[0]));
+      LLMC_ASSIGN_OR_RETURN(std::string chars, toStr(*a[0], &meter_));
+      LLMC_RETURN_IF_ERROR(chargeSearch(s.size(), chars.size()));
       return Value::string(stripString(s, &chars, true, true));
     }
     return Value::string(stripString(s, nullptr, true, true));
@@ -578,7 +608,7 @@ Result<Value> Renderer::applyFilter(const std::string &name,
   }
   if (name == "join") {
     LLMC_ASSIGN_OR_RETURN(auto a, bind({"d", "attribute"}));
-    LLMC_ASSIGN_OR_RETURN(std::string sep, strArg(a[0], ""));
+    LLMC_ASSIGN_OR_RETURN(std::string sep, strArg(a[0], "", &meter_));
     LLMC_ASSIGN_OR_RETURN(std::vector<Value> items, iterate(operand));
     std::string out;
     for (size_t i = 0; i < items.size(); ++i) {
@@ -586,10 +616,10 @@ Result<Value> Renderer::applyFilter(const std::string &name,
         out += sep;
       Value item = items[i];
       if (a[1] && !a[1]->isNone()) {
-        LLMC_ASSIGN_OR_RETURN(std::string path, toStr(*a[1]));
-        item = lookupPath(*this, item, path);
+        LLMC_ASSIGN_OR_RETURN(std::string path, toStr(*a[1], &meter_));
+        LLMC_ASSIGN_OR_RETURN(item, lookupPath(*this, item, path));
       }
-      LLMC_ASSIGN_OR_RETURN(std::string s, toStr(item));
+      LLMC_ASSIGN_OR_RETURN(std::string s, toStr(item, &meter_));
       out += s;
       if (out.size() > limits_.maxOutputBytes)
         return Status::error("joined string longer than " +
@@ -603,14 +633,15 @@ Result<Value> Renderer::applyFilter(const std::string &name,
     if (!a[0] || !a[1])
       return Status::error("filter 'replace' needs old and new strings");
     LLMC_ASSIGN_OR_RETURN(std::string s, requireString());
-    LLMC_ASSIGN_OR_RETURN(std::string from, toStr(*a[0]));
-    LLMC_ASSIGN_OR_RETURN(std::string to, toStr(*a[1]));
+    LLMC_ASSIGN_OR_RETURN(std::string from, toStr(*a[0], &meter_));
+    LLMC_ASSIGN_OR_RETURN(std::string to, toStr(*a[1], &meter_));
     int64_t count = -1;
     if (a[2] && !a[2]->isNone()) {
       if (!a[2]->isIntLike())
         return Status::error("count must be an integer");
       count = a[2]->asInt();
     }
+    LLMC_RETURN_IF_ERROR(chargeSearch(s.size(), from.size()));
     if (replacedSize(s, from, to, count) > limits_.maxOutputBytes)
       return Status::error("replacement makes a string longer than " +
                            std::to_string(limits_.maxOutputBytes) + " bytes");
@@ -645,7 +676,7 @@ Result<Value> Renderer::applyFilter(const std::string &name,
       opt.itemSeparator = seps[0].asString();
       opt.keySeparator = seps[1].asString();
     }
-    LLMC_ASSIGN_OR_RETURN(std::string json, toJson(operand, opt));
+    LLMC_ASSIGN_OR_RETURN(std::string json, toJson(operand, opt, &meter_));
     if (json.size() > limits_.maxOutputBytes)
       return Status::error("JSON longer than " +
                            std::to_string(limits_.maxOutputBytes) + " bytes");
@@ -658,9 +689,9 @@ Result<Value> Renderer::applyFilter(const std::string &name,
       const std::string &s = operand.asString();
       if (s.empty())
         return Value::undefined("No " + name + " item, sequence was empty.");
-      std::vector<size_t> offsets = codePointOffsets(s);
-      size_t i = name == "first" ? 0 : offsets.size() - 2;
-      return Value::string(s.substr(offsets[i], offsets[i + 1] - offsets[i]));
+      std::string cp;
+      codePointAt(s, name == "first" ? 0 : -1, &cp);
+      return Value::string(std::move(cp));
     }
     LLMC_ASSIGN_OR_RETURN(std::vector<Value> items, iterate(operand));
     if (items.empty())
@@ -670,7 +701,7 @@ Result<Value> Renderer::applyFilter(const std::string &name,
   if (name == "string") {
     LLMC_ASSIGN_OR_RETURN(auto a, bind({}));
     (void)a;
-    LLMC_ASSIGN_OR_RETURN(std::string s, toStr(operand));
+    LLMC_ASSIGN_OR_RETURN(std::string s, toStr(operand, &meter_));
     return Value::string(std::move(s));
   }
   if (name == "safe") {
@@ -763,6 +794,9 @@ Result<Value> Renderer::applyFilter(const std::string &name,
   }
   if (name == "select" || name == "reject" || name == "selectattr" ||
       name == "rejectattr") {
+    // As jinja2: a false value (none, empty) selects nothing.
+    if (!operand.truthy())
+      return Value::list({});
     bool byAttr = name == "selectattr" || name == "rejectattr";
     bool keepIfTrue = name == "select" || name == "selectattr";
     if (!args.keywords.empty())
@@ -792,7 +826,10 @@ Result<Value> Renderer::applyFilter(const std::string &name,
     std::vector<Value> out;
     for (const Value &item : items) {
       LLMC_RETURN_IF_ERROR(charge(1));
-      Value subject = byAttr ? lookupPath(*this, item, attr) : item;
+      Value subject = item;
+      if (byAttr) {
+        LLMC_ASSIGN_OR_RETURN(subject, lookupPath(*this, item, attr));
+      }
       bool pass;
       if (test.empty()) {
         pass = subject.truthy();
@@ -805,6 +842,8 @@ Result<Value> Renderer::applyFilter(const std::string &name,
     return Value::list(std::move(out));
   }
   if (name == "map") {
+    if (!operand.truthy()) // as jinja2: maps nothing
+      return Value::list({});
     LLMC_ASSIGN_OR_RETURN(std::vector<Value> items, iterate(operand));
     const Value *attribute = nullptr;
     const Value *dflt = nullptr;
@@ -819,10 +858,10 @@ Result<Value> Renderer::applyFilter(const std::string &name,
       if (!args.positional.empty())
         return Status::error("filter 'map' takes either a filter name or "
                              "attribute=");
-      LLMC_ASSIGN_OR_RETURN(std::string path, toStr(*attribute));
+      LLMC_ASSIGN_OR_RETURN(std::string path, toStr(*attribute, &meter_));
       for (const Value &item : items) {
         LLMC_RETURN_IF_ERROR(charge(1));
-        Value v = lookupPath(*this, item, path);
+        LLMC_ASSIGN_OR_RETURN(Value v, lookupPath(*this, item, path));
         if (v.isUndefined() && dflt)
           v = *dflt;
         out.push_back(std::move(v));
@@ -894,35 +933,41 @@ Result<Value> Renderer::applyFilter(const std::string &name,
     bool cs = boolArg(caseSensitive, false);
     std::string path;
     if (attribute && !attribute->isNone()) {
-      LLMC_ASSIGN_OR_RETURN(path, toStr(*attribute));
+      LLMC_ASSIGN_OR_RETURN(path, toStr(*attribute, &meter_));
     }
     int byIndex = 0;
     if (by) {
-      LLMC_ASSIGN_OR_RETURN(std::string b, toStr(*by));
+      LLMC_ASSIGN_OR_RETURN(std::string b, toStr(*by, &meter_));
       if (b == "value")
         byIndex = 1;
       else if (b != "key")
         return Status::error("You can only sort by either 'key' or 'value'");
     }
-    auto keyOf = [&](const Value &item) {
+    auto keyOf = [&](const Value &item) -> Result<Value> {
       Value k = item;
-      if (name == "dictsort")
+      if (name == "dictsort") {
         k = item.asList()[static_cast<size_t>(byIndex)];
-      else if (!path.empty())
-        k = lookupPath(*this, item, path);
+      } else if (!path.empty()) {
+        LLMC_ASSIGN_OR_RETURN(k, lookupPath(*this, item, path));
+      }
       if (!cs && k.isString())
         k = Value::string(lowerString(k.asString()));
       return k;
     };
+    if (reverse && !reverse->isIntLike())
+      return Status::error(std::string("'") + reverse->typeName() +
+                           "' object cannot be interpreted as an integer");
     std::vector<Value> keys;
-    for (const Value &item : items)
-      keys.push_back(keyOf(item));
+    for (const Value &item : items) {
+      LLMC_ASSIGN_OR_RETURN(Value k, keyOf(item));
+      keys.push_back(std::move(k));
+    }
     if (name == "unique") {
       std::vector<Value> out, seen;
       for (size_t i = 0; i < items.size(); ++i) {
         bool dup = false;
         for (const Value &s : seen) {
-          LLMC_ASSIGN_OR_RETURN(bool same, valuesEqual(s, keys[i]));
+          LLMC_ASSIGN_OR_RETURN(bool same, valuesEqual(s, keys[i], &meter_));
           if (same) {
             dup = true;
             break;
@@ -936,54 +981,17 @@ Result<Value> Renderer::applyFilter(const std::string &name,
       }
       return Value::list(std::move(out));
     }
-    std::vector<size_t> order(items.size());
-    for (size_t i = 0; i < order.size(); ++i)
-      order[i] = i;
-    Status cmpError;
-    std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
-      if (cmpError.isError())
-        return false;
-      auto c = compareValues(keys[x], keys[y]);
-      if (!c.ok()) {
-        cmpError = Status::error("'<' " + c.message());
-        return false;
-      }
-      return c.value() < 0;
-    });
-    LLMC_RETURN_IF_ERROR(cmpError);
+    // Descending for max and sort(reverse=true): the stable sort then keeps
+    // equal items in their order, as Python's sorted and max do.
+    bool descending = name == "max" || (name == "sort" && boolArg(reverse, false));
+    if (name == "dictsort" && boolArg(reverse, false))
+      descending = true;
+    LLMC_ASSIGN_OR_RETURN(std::vector<size_t> order,
+                          sortedOrder(keys, descending, &meter_));
     if (name == "min" || name == "max") {
       if (items.empty())
         return Value::undefined("No " + name + " item, sequence was empty.");
-      // Python's min/max keep the first of equal items.
-      if (name == "min")
-        return items[order.front()];
-      size_t best = order.back();
-      for (size_t i = order.size(); i-- > 0;) {
-        auto c = compareValues(keys[order[i]], keys[best]);
-        if (c.ok() && c.value() == 0)
-          best = std::min(best, order[i]);
-        else
-          break;
-      }
-      return items[best];
-    }
-    if (boolArg(reverse, false)) {
-      // Python's sorted(reverse=True) keeps equal items in their order.
-      std::vector<size_t> reversed;
-      size_t i = order.size();
-      while (i > 0) {
-        size_t j = i - 1;
-        while (j > 0) {
-          auto c = compareValues(keys[order[j - 1]], keys[order[i - 1]]);
-          if (!c.ok() || c.value() != 0)
-            break;
-          --j;
-        }
-        for (size_t k = j; k < i; ++k)
-          reversed.push_back(order[k]);
-        i = j;
-      }
-      order = std::move(reversed);
+      return items[order.front()];
     }
     std::vector<Value> out;
     for (size_t i : order)
@@ -996,10 +1004,13 @@ Result<Value> Renderer::applyFilter(const std::string &name,
     Value total = a[1] ? *a[1] : Value::integer(0);
     std::string path;
     if (a[0] && !a[0]->isNone()) {
-      LLMC_ASSIGN_OR_RETURN(path, toStr(*a[0]));
+      LLMC_ASSIGN_OR_RETURN(path, toStr(*a[0], &meter_));
     }
     for (const Value &item : items) {
-      Value v = path.empty() ? item : lookupPath(*this, item, path);
+      Value v = item;
+      if (!path.empty()) {
+        LLMC_ASSIGN_OR_RETURN(v, lookupPath(*this, item, path));
+      }
       if (v.isUndefined())
         return undefinedMessageError(v);
       LLMC_ASSIGN_OR_RETURN(total, binaryOp(BinOp::Add, total, v,
@@ -1059,9 +1070,7 @@ Result<bool> Renderer::applyTest(const std::string &name, const Value &v,
       return v.isString() && isKnownFilter(v.asString());
     if (name == "test")
       return v.isString() && isKnownTest(v.asString());
-    if (v.isUndefined())
-      return undefinedMessageError(v);
-    LLMC_ASSIGN_OR_RETURN(std::string s, toStr(v));
+    LLMC_ASSIGN_OR_RETURN(std::string s, toStr(v, &meter_));
     return caseTest(s, name == "lower");
   }
   if (name == "odd" || name == "even" || name == "divisibleby") {
@@ -1120,9 +1129,9 @@ Result<bool> Renderer::applyTest(const std::string &name, const Value &v,
     return Status::error("test '" + name + "' needs a value to compare with");
   const Value &o = *a[0];
   if (name == "eq" || name == "equalto" || name == "==")
-    return valuesEqual(v, o);
+    return valuesEqual(v, o, &meter_);
   if (name == "ne" || name == "!=") {
-    LLMC_ASSIGN_OR_RETURN(bool same, valuesEqual(v, o));
+    LLMC_ASSIGN_OR_RETURN(bool same, valuesEqual(v, o, &meter_));
     return !same;
   }
   if (name == "in") {
@@ -1130,10 +1139,11 @@ Result<bool> Renderer::applyTest(const std::string &name, const Value &v,
     case Kind::String:
       if (!v.isString())
         return Status::error("'in <string>' requires string as left operand");
+      LLMC_RETURN_IF_ERROR(chargeSearch(o.asString().size(), v.asString().size()));
       return o.asString().find(v.asString()) != std::string::npos;
     case Kind::List:
       for (const Value &item : o.asList()) {
-        LLMC_ASSIGN_OR_RETURN(bool same, valuesEqual(item, v));
+        LLMC_ASSIGN_OR_RETURN(bool same, valuesEqual(item, v, &meter_));
         if (same)
           return true;
       }
@@ -1151,7 +1161,7 @@ Result<bool> Renderer::applyTest(const std::string &name, const Value &v,
     return undefinedMessageError(v);
   if (o.isUndefined())
     return undefinedMessageError(o);
-  auto c = compareValues(v, o);
+  auto c = compareValues(v, o, &meter_);
   if (!c.ok())
     return Status::error("comparison " + c.message());
   int r = c.value();
@@ -1178,7 +1188,7 @@ Result<Value> Renderer::callValue(const Value &callee, const Args &args) {
     LLMC_ASSIGN_OR_RETURN(auto a, bind({"message"}));
     std::string message;
     if (a[0]) {
-      LLMC_ASSIGN_OR_RETURN(message, toStr(*a[0]));
+      LLMC_ASSIGN_OR_RETURN(message, toStr(*a[0], &meter_));
     }
     return Status::error("raise_exception: " + message);
   }
@@ -1197,6 +1207,8 @@ Result<Value> Renderer::callValue(const Value &callee, const Args &args) {
     };
     if (!args.positional.empty()) {
       const Value &init = args.positional[0];
+      if (init.isUndefined())
+        return undefinedMessageError(init);
       if (init.isDict()) {
         for (const auto &item : init.asDict())
           put(item.first, item.second);
@@ -1311,6 +1323,10 @@ Result<Value> Renderer::callValue(const Value &callee, const Args &args) {
     LLMC_ASSIGN_OR_RETURN(auto a, bind({"key", "default"}));
     if (!a[0])
       return Status::error("get() needs a key");
+    if (a[0]->isList() && !a[0]->isTuple())
+      return Status::error("unhashable type: 'list'");
+    if (a[0]->isDict())
+      return Status::error("unhashable type: 'dict'");
     if (a[0]->isString())
       if (const Value *v = self.dictFind(a[0]->asString()))
         return *v;
@@ -1324,6 +1340,7 @@ Result<Value> Renderer::callValue(const Value &callee, const Args &args) {
     if (a[0] && !a[0]->isNone()) {
       if (!a[0]->isString())
         return Status::error(fn + " arg must be None or str");
+      LLMC_RETURN_IF_ERROR(chargeSearch(s.size(), a[0]->asString().size()));
       return Value::string(stripString(s, &a[0]->asString(), left, right));
     }
     return Value::string(stripString(s, nullptr, left, right));
@@ -1361,7 +1378,8 @@ Result<Value> Renderer::callValue(const Value &callee, const Args &args) {
     }
     if (fn == "rsplit" && maxsplit >= 0)
       return Status::error("rsplit() with maxsplit is not supported");
-    LLMC_RETURN_IF_ERROR(charge(s.size()));
+    LLMC_RETURN_IF_ERROR(chargeSearch(
+        s.size(), a[0] && a[0]->isString() ? a[0]->asString().size() : 1));
     LLMC_ASSIGN_OR_RETURN(std::vector<Value> parts,
                           pythonSplit(s, a[0], maxsplit));
     return Value::list(std::move(parts));
@@ -1388,6 +1406,7 @@ Result<Value> Renderer::callValue(const Value &callee, const Args &args) {
       count = a[2]->asInt();
     }
     const std::string &from = a[0]->asString(), &to = a[1]->asString();
+    LLMC_RETURN_IF_ERROR(chargeSearch(s.size(), from.size()));
     if (replacedSize(s, from, to, count) > limits_.maxOutputBytes)
       return Status::error("replacement makes a string longer than " +
                            std::to_string(limits_.maxOutputBytes) + " bytes");
@@ -1417,6 +1436,7 @@ Result<Value> Renderer::callValue(const Value &callee, const Args &args) {
     if (!a[0] || !a[0]->isString())
       return Status::error(fn + "() needs a string");
     const std::string &sub = a[0]->asString();
+    LLMC_RETURN_IF_ERROR(chargeSearch(s.size(), sub.size()));
     if (fn == "find") {
       size_t p = s.find(sub);
       if (p == std::string::npos)

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 namespace llmc {
@@ -536,6 +537,22 @@ private:
                ++i, ++p)
             cp = cp * 8 + static_cast<uint32_t>(src_[p] - '0');
           appendUtf8(value, cp);
+        } else if (static_cast<unsigned char>(e) >= 0x80) {
+          // jinja2 decodes literals as
+          // s.encode("ascii", "backslashreplace").decode("unicode-escape"),
+          // so a backslash before a non-ASCII character leaves that
+          // character spelled as its \\x/\\u/\\U escape.
+          size_t at = p - 1;
+          uint32_t cp = decodeUtf8(src_, at);
+          p = at;
+          char buf[16];
+          if (cp < 0x100)
+            std::snprintf(buf, sizeof(buf), "\\x%02x", cp);
+          else if (cp < 0x10000)
+            std::snprintf(buf, sizeof(buf), "\\u%04x", cp);
+          else
+            std::snprintf(buf, sizeof(buf), "\\U%08x", cp);
+          value += buf;
         } else {
           // Unknown escapes stay as written.
           value.push_back('\\');
@@ -932,8 +949,6 @@ private:
     LLMC_ASSIGN_OR_RETURN(m->body, parseBlockBody({"endmacro"}, "macro", pos,
                                                   &end, &endPos));
     loopDepth_ = savedLoop;
-    if (cur().kind == TokKind::Name)
-      advance(); // {% endmacro name %}
     LLMC_RETURN_IF_ERROR(expectBlockEnd());
     auto s = std::make_unique<Stmt>();
     s->kind = StmtKind::MacroDef;
@@ -1336,8 +1351,6 @@ private:
     while (!isOp("]")) {
       if (!indices.empty())
         LLMC_RETURN_IF_ERROR(expectOp(","));
-      if (isOp("]"))
-        break;
       ExprPtr start, stop, step;
       if (!isOp(":")) {
         LLMC_ASSIGN_OR_RETURN(start, parseExpression(true));
@@ -1367,8 +1380,6 @@ private:
       return node(ExprKind::Slice, pos, std::move(parts));
     }
     (void)slice;
-    if (indices.empty())
-      return fail(pos, "expected an index in '[]'");
     advance(); // ]
     ExprPtr index;
     if (indices.size() == 1) {

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 #if defined(__GNUC__)
 #define LLMC_NOINLINE __attribute__((noinline))
@@ -78,8 +79,8 @@ void floatDivmod(double vx, double wx, double *floordiv, double *mod) {
 
 Result<Value> repeat(const Value &seq, int64_t n, size_t maxBytes,
                      size_t maxItems) {
-  if (n < 0)
-    n = 0;
+  if (n <= 0 || (seq.isString() ? seq.asString().empty() : seq.asList().empty()))
+    return seq.isString() ? Value::string("") : Value::list({}, seq.isTuple());
   if (seq.isString()) {
     const std::string &s = seq.asString();
     if (!s.empty() && static_cast<uint64_t>(n) > maxBytes / s.size())
@@ -253,7 +254,7 @@ void Renderer::Scope::set(const std::string &name, Value value) {
 // --- Driver -------------------------------------------------------------------
 
 Renderer::Renderer(const Program &program, const RenderLimits &limits)
-    : program_(program), limits_(limits) {}
+    : program_(program), limits_(limits), meter_(limits.maxWork) {}
 
 Renderer::~Renderer() {
   // Namespaces can hold themselves; emptying them frees such cycles.
@@ -278,13 +279,7 @@ Status Renderer::locate(size_t pos, const Status &status) const {
   return fail(pos, status.message());
 }
 
-Status Renderer::charge(uint64_t units) {
-  work_ += units;
-  if (work_ > limits_.maxWork)
-    return Status::error("template does too much work (more than " +
-                         std::to_string(limits_.maxWork) + " steps)");
-  return Status::ok();
-}
+Status Renderer::charge(uint64_t units) { return meter_.charge(units); }
 
 Status Renderer::checkSize(const Value &v) {
   if (v.isString()) {
@@ -292,14 +287,14 @@ Status Renderer::checkSize(const Value &v) {
     if (n > limits_.maxOutputBytes)
       return Status::error("string longer than " +
                            std::to_string(limits_.maxOutputBytes) + " bytes");
-    return charge(n / 16 + 1);
+    return charge(n / 4 + 1);
   }
   if (v.isList()) {
     size_t n = v.asList().size();
     if (n > limits_.maxListItems)
       return Status::error("list longer than " +
                            std::to_string(limits_.maxListItems) + " items");
-    return charge(n + 1);
+    return charge(12 * n + 1);
   }
   return Status::ok();
 }
@@ -367,7 +362,7 @@ LLMC_NOINLINE Status Renderer::execStmt(const Stmt &s) {
     return emit(s.text, s.pos);
   case StmtKind::Output: {
     LLMC_ASSIGN_OR_RETURN(Value v, eval(*s.expr));
-    auto text = toStr(v);
+    auto text = toStr(v, &meter_);
     if (!text.ok())
       return fail(s.pos, text.message());
     return emit(text.value(), s.pos);
@@ -645,7 +640,9 @@ LLMC_NOINLINE Result<Value> Renderer::evalCollection(const Expr &e) {
     LLMC_ASSIGN_OR_RETURN(Value v, eval(*child));
     items.push_back(std::move(v));
   }
-  return Value::list(std::move(items), e.kind == ExprKind::Tuple);
+  Value list = Value::list(std::move(items), e.kind == ExprKind::Tuple);
+  LLMC_RETURN_IF_ERROR(locate(e.pos, checkSize(list)));
+  return list;
 }
 
 LLMC_NOINLINE Result<Value> Renderer::evalAccess(const Expr &e) {
@@ -655,6 +652,8 @@ LLMC_NOINLINE Result<Value> Renderer::evalAccess(const Expr &e) {
   if (e.kind == ExprKind::Attr)
     return getAttr(obj, e.name);
   LLMC_ASSIGN_OR_RETURN(Value key, eval(*e.children[1]));
+  if (obj.isString()) // indexing counts code points
+    LLMC_RETURN_IF_ERROR(locate(e.pos, charge(obj.asString().size() / 16)));
   return getItem(obj, key);
 }
 
@@ -682,11 +681,14 @@ LLMC_NOINLINE Result<Value> Renderer::evalSlice(const Expr &e) {
   int64_t step = given[2] ? bounds[2] : 1;
   if (step == 0)
     return fail(e.pos, "slice step cannot be zero");
-  std::vector<size_t> offsets;
+  std::unique_ptr<CodePointIndex> index;
   int64_t length;
   if (obj.isString()) {
-    offsets = codePointOffsets(obj.asString());
-    length = static_cast<int64_t>(offsets.size()) - 1;
+    LLMC_RETURN_IF_ERROR(locate(e.pos, charge(obj.asString().size() / 16)));
+    index = std::make_unique<CodePointIndex>(obj.asString());
+    if (!index->ascii()) // its table: 8 bytes per code point
+      LLMC_RETURN_IF_ERROR(locate(e.pos, charge(2 * index->size())));
+    length = static_cast<int64_t>(index->size());
   } else {
     length = static_cast<int64_t>(obj.asList().size());
   }
@@ -718,10 +720,11 @@ LLMC_NOINLINE Result<Value> Renderer::evalSlice(const Expr &e) {
     std::string out;
     if (step == 1) {
       if (start < stop)
-        out = s.substr(offsets[start], offsets[stop] - offsets[start]);
+        out = s.substr(index->offset(start),
+                       index->offset(stop) - index->offset(start));
     } else {
       for (int64_t i : picks)
-        out.append(s, offsets[i], offsets[i + 1] - offsets[i]);
+        out.append(s, index->offset(i), index->offset(i + 1) - index->offset(i));
     }
     return Value::string(std::move(out));
   }
@@ -757,6 +760,9 @@ LLMC_NOINLINE Result<Value> Renderer::evalCall(const Expr &e) {
                            "' object is not callable");
   Args args;
   LLMC_RETURN_IF_ERROR(evalArgs(e, 1, args));
+  if (callee.callableKind() == CallableKind::Method)
+    LLMC_RETURN_IF_ERROR(
+        locate(e.pos, charge(callee.callableSelf().asString().size() / 16)));
   auto result = callValue(callee, args);
   if (!result.ok())
     return locate(e.pos, result.status());
@@ -775,6 +781,7 @@ LLMC_NOINLINE Result<Value> Renderer::evalFilterOrTest(const Expr &e) {
                            e.name + "'");
   Args args;
   LLMC_RETURN_IF_ERROR(evalArgs(e, 1, args));
+  LLMC_RETURN_IF_ERROR(locate(e.pos, charge(operand.asString().size() / 16)));
   if (filter) {
     auto result = applyFilter(e.name, operand, args);
     if (!result.ok())
@@ -816,10 +823,10 @@ LLMC_NOINLINE Result<Value> Renderer::evalBinary(const Expr &e) {
   LLMC_ASSIGN_OR_RETURN(Value b, eval(*e.children[1]));
   Result<Value> result = Value();
   if (e.binop == BinOp::Concat) {
-    auto x = toStr(a);
+    auto x = toStr(a, &meter_);
     if (!x.ok())
       return fail(e.pos, x.message());
-    auto y = toStr(b);
+    auto y = toStr(b, &meter_);
     if (!y.ok())
       return fail(e.pos, y.message());
     if (x.value().size() + y.value().size() > limits_.maxOutputBytes)
@@ -844,22 +851,29 @@ LLMC_NOINLINE Result<Value> Renderer::evalBinary(const Expr &e) {
 
 namespace {
 
-Result<bool> contains(const Value &container, const Value &item) {
+Result<bool> contains(const Value &container, const Value &item,
+                      WorkMeter *meter) {
   switch (container.kind()) {
   case Kind::String:
     if (!item.isString())
       return Status::error(std::string("'in <string>' requires string as left "
                                        "operand, not ") +
                            item.typeName());
+    // A naive search can take haystack * needle steps.
+    LLMC_RETURN_IF_ERROR(meter->charge(
+        container.asString().size() * (item.asString().size() + 1) / 16 + 1));
     return container.asString().find(item.asString()) != std::string::npos;
   case Kind::List:
     for (const Value &v : container.asList()) {
-      LLMC_ASSIGN_OR_RETURN(bool same, valuesEqual(v, item));
+      LLMC_ASSIGN_OR_RETURN(bool same, valuesEqual(v, item, meter));
       if (same)
         return true;
     }
     return false;
   case Kind::Dict:
+    if ((item.isList() && !item.isTuple()) || item.isDict())
+      return Status::error(std::string("unhashable type: '") +
+                           item.typeName() + "'");
     return item.isString() && container.dictFind(item.asString()) != nullptr;
   case Kind::Undefined:
     return false;
@@ -884,7 +898,7 @@ LLMC_NOINLINE Result<Value> Renderer::evalCompare(const Expr &e) {
     switch (op) {
     case CmpOp::Eq:
     case CmpOp::Ne: {
-      auto same = valuesEqual(left, right);
+      auto same = valuesEqual(left, right, &meter_);
       if (!same.ok())
         return fail(pos, same.message());
       holds = same.value() == (op == CmpOp::Eq);
@@ -892,7 +906,7 @@ LLMC_NOINLINE Result<Value> Renderer::evalCompare(const Expr &e) {
     }
     case CmpOp::In:
     case CmpOp::NotIn: {
-      auto in = contains(right, left);
+      auto in = contains(right, left, &meter_);
       if (!in.ok())
         return fail(pos, in.message());
       holds = in.value() == (op == CmpOp::In);
@@ -903,7 +917,7 @@ LLMC_NOINLINE Result<Value> Renderer::evalCompare(const Expr &e) {
         return fail(pos, left.undefinedMessage());
       if (right.isUndefined())
         return fail(pos, right.undefinedMessage());
-      auto order = compareValues(left, right);
+      auto order = compareValues(left, right, &meter_);
       if (!order.ok()) {
         static const char *const kSymbols[] = {"==", "!=", "<", "<=",
                                                ">",  ">="};

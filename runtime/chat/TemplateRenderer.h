@@ -31,14 +31,15 @@ struct RenderLimits {
   /// Rendered text, and any one string value, at most this long.
   size_t maxOutputBytes = 1 << 20;
   /// Lists built while rendering (range, +, *, filters) at most this long.
-  size_t maxListItems = 1 << 20;
+  size_t maxListItems = 100000;
   /// Loop iterations over the whole render.
   uint64_t maxLoopIterations = 1000000;
   /// Nested evaluation: expressions, blocks and macro calls together.
   int maxDepth = 256;
-  /// Work units (one per node evaluated, plus the size of every string and
-  /// list built), so that no template runs for long.
-  uint64_t maxWork = 64u << 20;
+  /// Work units (Renderer::charge: nodes evaluated, bytes read and
+  /// allocated, items walked), so that no template runs for long or
+  /// allocates much: about a second and a few hundred MB at most.
+  uint64_t maxWork = 32u << 20;
 };
 
 using KeywordArgs = std::vector<std::pair<std::string, Value>>;
@@ -72,8 +73,13 @@ public:
   Value getItem(const Value &obj, const Value &key);
   /// The items `for x in v` visits (chars of a string, keys of a dict).
   Result<std::vector<Value>> iterate(const Value &v);
-  /// Counts work; fails past RenderLimits::maxWork.
+  /// Counts work; fails past RenderLimits::maxWork. One unit is about one
+  /// node evaluated, 16 bytes read or 4 bytes allocated.
   Status charge(uint64_t units);
+  /// Charges a substring search (naively haystack * needle steps).
+  Status chargeSearch(size_t haystack, size_t needle) {
+    return charge(static_cast<uint64_t>(haystack) * (needle + 1) / 16 + 1);
+  }
   /// Checks a string or list just built against the size limits.
   Status checkSize(const Value &v);
   Value newNamespace(std::vector<std::pair<std::string, Value>> items);
@@ -120,7 +126,7 @@ private:
   std::string *out_ = nullptr;
   int depth_ = 0;
   uint64_t iterations_ = 0;
-  uint64_t work_ = 0;
+  WorkMeter meter_;
   Control control_ = Control::None;
   std::vector<Value> namespaces_;
 };

@@ -363,15 +363,37 @@ size_t codePointCount(std::string_view s) {
   return n;
 }
 
-std::vector<size_t> codePointOffsets(std::string_view s) {
-  std::vector<size_t> offsets;
-  offsets.reserve(s.size() + 1);
+CodePointIndex::CodePointIndex(std::string_view s) : bytes_(s.size()) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      ascii_ = false;
+      break;
+    }
+  if (ascii_)
+    return;
   for (size_t pos = 0; pos < s.size();) {
-    offsets.push_back(pos);
+    offsets_.push_back(pos);
     decodeUtf8(s, pos);
   }
-  offsets.push_back(s.size());
-  return offsets;
+  offsets_.push_back(s.size());
+}
+
+bool codePointAt(std::string_view s, int64_t i, std::string *out) {
+  if (i < 0) {
+    i += static_cast<int64_t>(codePointCount(s));
+    if (i < 0)
+      return false;
+  }
+  size_t pos = 0;
+  for (int64_t k = 0; pos < s.size(); ++k) {
+    size_t start = pos;
+    decodeUtf8(s, pos);
+    if (k == i) {
+      *out = std::string(s.substr(start, pos - start));
+      return true;
+    }
+  }
+  return false;
 }
 
 bool isUnicodeSpace(uint32_t cp) {
@@ -421,6 +443,17 @@ std::string stripString(std::string_view s, const std::string *chars,
   return std::string(s.substr(begin, end - begin));
 }
 
+namespace {
+/// Blocks where an upper-case letter at an even code point is followed by
+/// its lower case: Coptic in Greek, Cyrillic extensions, Latin Extended
+/// Additional (Vietnamese).
+bool evenOddPair(uint32_t cp) {
+  return (cp >= 0x3D8 && cp <= 0x3EF) || (cp >= 0x460 && cp <= 0x481) ||
+         (cp >= 0x48A && cp <= 0x4BF) || (cp >= 0x4D0 && cp <= 0x52F) ||
+         (cp >= 0x1E00 && cp <= 0x1E95) || (cp >= 0x1EA0 && cp <= 0x1EFF);
+}
+} // namespace
+
 uint32_t upperCodePoint(uint32_t cp) {
   if (cp >= 'a' && cp <= 'z')
     return cp - 32;
@@ -434,14 +467,29 @@ uint32_t upperCodePoint(uint32_t cp) {
     return 0x39C;
   if ((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177))
     return cp & ~1u;
-  if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
+  if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E) ||
+      (cp >= 0x4C1 && cp <= 0x4CE))
     return (cp & 1) ? cp : cp - 1;
   if (cp >= 0x3B1 && cp <= 0x3C9)
     return cp == 0x3C2 ? 0x3A3 : cp - 0x20;
+  if (cp == 0x3AC)
+    return 0x386;
+  if (cp >= 0x3AD && cp <= 0x3AF)
+    return cp - 0x25;
+  if (cp == 0x3CC)
+    return 0x38C;
+  if (cp == 0x3CD || cp == 0x3CE)
+    return cp - 0x3F;
   if (cp >= 0x430 && cp <= 0x44F)
     return cp - 0x20;
   if (cp >= 0x450 && cp <= 0x45F)
     return cp - 0x50;
+  if (evenOddPair(cp))
+    return cp & ~1u;
+  if (cp >= 0x561 && cp <= 0x586)
+    return cp - 0x30;
+  if (cp >= 0xFF41 && cp <= 0xFF5A)
+    return cp - 0x20;
   return cp;
 }
 
@@ -456,14 +504,29 @@ uint32_t lowerCodePoint(uint32_t cp) {
     return 0xFF;
   if ((cp >= 0x100 && cp <= 0x137) || (cp >= 0x14A && cp <= 0x177))
     return cp | 1u;
-  if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E))
+  if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E) ||
+      (cp >= 0x4C1 && cp <= 0x4CE))
     return (cp & 1) ? cp + 1 : cp;
   if (cp >= 0x391 && cp <= 0x3A9 && cp != 0x3A2)
     return cp + 0x20;
+  if (cp == 0x386)
+    return 0x3AC;
+  if (cp >= 0x388 && cp <= 0x38A)
+    return cp + 0x25;
+  if (cp == 0x38C)
+    return 0x3CC;
+  if (cp == 0x38E || cp == 0x38F)
+    return cp + 0x3F;
   if (cp >= 0x410 && cp <= 0x42F)
     return cp + 0x20;
   if (cp >= 0x400 && cp <= 0x40F)
     return cp + 0x50;
+  if (evenOddPair(cp))
+    return cp | 1u;
+  if (cp >= 0x531 && cp <= 0x556)
+    return cp + 0x30;
+  if (cp >= 0xFF21 && cp <= 0xFF3A)
+    return cp + 0x20;
   return cp;
 }
 
@@ -587,14 +650,25 @@ std::string reprString(const std::string &s) {
   return out;
 }
 
+Status tick(WorkMeter *meter, uint64_t units) {
+  return meter ? meter->charge(units) : Status::ok();
+}
+
+Status tooBig() {
+  return Status::error("value too large to print (more than " +
+                       std::to_string(kMaxPrintedBytes) + " bytes)");
+}
+
 Status tooDeep() {
   return Status::error("value nested too deeply (more than " +
                        std::to_string(kMaxValueDepth) + " levels)");
 }
 
-Status appendRepr(std::string &out, const Value &v, int depth);
+Status appendRepr(std::string &out, const Value &v, int depth,
+                  WorkMeter *meter);
 
-Status appendStr(std::string &out, const Value &v, int depth) {
+Status appendStr(std::string &out, const Value &v, int depth,
+                 WorkMeter *meter) {
   switch (v.kind()) {
   case Kind::Undefined:
     return Status::ok();
@@ -612,20 +686,30 @@ Status appendStr(std::string &out, const Value &v, int depth) {
     return Status::ok();
   case Kind::String:
     out += v.asString();
-    return Status::ok();
+    if (out.size() > kMaxPrintedBytes)
+      return tooBig();
+    return tick(meter, v.asString().size() / 16);
   default:
-    return appendRepr(out, v, depth);
+    return appendRepr(out, v, depth, meter);
   }
 }
 
-Status appendRepr(std::string &out, const Value &v, int depth) {
+Status appendRepr(std::string &out, const Value &v, int depth,
+                  WorkMeter *meter) {
   if (depth > kMaxValueDepth)
     return tooDeep();
+  LLMC_RETURN_IF_ERROR(tick(meter, 1));
+  if (out.size() > kMaxPrintedBytes)
+    return tooBig();
   switch (v.kind()) {
   case Kind::String:
+    LLMC_RETURN_IF_ERROR(tick(meter, v.asString().size() / 4));
     out += reprString(v.asString());
+    if (out.size() > kMaxPrintedBytes)
+      return tooBig();
     return Status::ok();
   case Kind::Undefined:
+    out += "Undefined"; // inside a list or dict, as repr() shows it
     return Status::ok();
   case Kind::List: {
     const auto &items = v.asList();
@@ -633,7 +717,7 @@ Status appendRepr(std::string &out, const Value &v, int depth) {
     for (size_t i = 0; i < items.size(); ++i) {
       if (i)
         out += ", ";
-      LLMC_RETURN_IF_ERROR(appendRepr(out, items[i], depth + 1));
+      LLMC_RETURN_IF_ERROR(appendRepr(out, items[i], depth + 1, meter));
     }
     if (v.isTuple() && items.size() == 1)
       out.push_back(',');
@@ -652,7 +736,7 @@ Status appendRepr(std::string &out, const Value &v, int depth) {
         out += ", ";
       out += reprString(items[i].first);
       out += ": ";
-      LLMC_RETURN_IF_ERROR(appendRepr(out, items[i].second, depth + 1));
+      LLMC_RETURN_IF_ERROR(appendRepr(out, items[i].second, depth + 1, meter));
     }
     out.push_back('}');
     if (v.kind() == Kind::Namespace)
@@ -670,7 +754,7 @@ Status appendRepr(std::string &out, const Value &v, int depth) {
       out += "<function " + v.callableName() + ">";
     return Status::ok();
   default:
-    return appendStr(out, v, depth);
+    return appendStr(out, v, depth, meter);
   }
 }
 
@@ -723,9 +807,12 @@ void appendJsonString(std::string &out, const std::string &s,
 }
 
 Status appendJson(std::string &out, const Value &v, const JsonOptions &opt,
-                  int depth) {
+                  int depth, WorkMeter *meter) {
   if (depth > kMaxValueDepth)
     return tooDeep();
+  LLMC_RETURN_IF_ERROR(tick(meter, 1));
+  if (out.size() > kMaxPrintedBytes)
+    return tooBig();
   auto newline = [&](int level) {
     out.push_back('\n');
     for (int i = 0; i < level; ++i)
@@ -752,7 +839,10 @@ Status appendJson(std::string &out, const Value &v, const JsonOptions &opt,
     return Status::ok();
   }
   case Kind::String:
+    LLMC_RETURN_IF_ERROR(tick(meter, v.asString().size() / 4));
     appendJsonString(out, v.asString(), opt.ensureAscii);
+    if (out.size() > kMaxPrintedBytes)
+      return tooBig();
     return Status::ok();
   case Kind::List: {
     const auto &items = v.asList();
@@ -766,7 +856,7 @@ Status appendJson(std::string &out, const Value &v, const JsonOptions &opt,
         out += opt.itemSeparator;
       if (opt.hasIndent)
         newline(depth + 1);
-      LLMC_RETURN_IF_ERROR(appendJson(out, items[i], opt, depth + 1));
+      LLMC_RETURN_IF_ERROR(appendJson(out, items[i], opt, depth + 1, meter));
     }
     if (opt.hasIndent)
       newline(depth);
@@ -795,7 +885,8 @@ Status appendJson(std::string &out, const Value &v, const JsonOptions &opt,
         newline(depth + 1);
       appendJsonString(out, items[i]->first, opt.ensureAscii);
       out += opt.keySeparator;
-      LLMC_RETURN_IF_ERROR(appendJson(out, items[i]->second, opt, depth + 1));
+      LLMC_RETURN_IF_ERROR(
+          appendJson(out, items[i]->second, opt, depth + 1, meter));
     }
     if (opt.hasIndent)
       newline(depth);
@@ -808,9 +899,14 @@ Status appendJson(std::string &out, const Value &v, const JsonOptions &opt,
   }
 }
 
-Result<bool> equalAt(const Value &a, const Value &b, int depth) {
+Result<bool> equalAt(const Value &a, const Value &b, int depth,
+                     WorkMeter *meter) {
   if (depth > kMaxValueDepth)
     return tooDeep();
+  LLMC_RETURN_IF_ERROR(tick(meter, 1));
+  // Python compares container items by identity first.
+  if (a.sameObject(b))
+    return true;
   if (a.isNumber() && b.isNumber()) {
     if (a.isIntLike() && b.isIntLike())
       return a.asInt() == b.asInt();
@@ -823,13 +919,14 @@ Result<bool> equalAt(const Value &a, const Value &b, int depth) {
   case Kind::None:
     return true;
   case Kind::String:
+    LLMC_RETURN_IF_ERROR(tick(meter, a.asString().size() / 16));
     return a.asString() == b.asString();
   case Kind::List: {
     const auto &x = a.asList(), &y = b.asList();
     if (a.isTuple() != b.isTuple() || x.size() != y.size())
       return false;
     for (size_t i = 0; i < x.size(); ++i) {
-      LLMC_ASSIGN_OR_RETURN(bool same, equalAt(x[i], y[i], depth + 1));
+      LLMC_ASSIGN_OR_RETURN(bool same, equalAt(x[i], y[i], depth + 1, meter));
       if (!same)
         return false;
     }
@@ -843,7 +940,8 @@ Result<bool> equalAt(const Value &a, const Value &b, int depth) {
       const Value *other = b.dictFind(item.first);
       if (!other)
         return false;
-      LLMC_ASSIGN_OR_RETURN(bool same, equalAt(item.second, *other, depth + 1));
+      LLMC_ASSIGN_OR_RETURN(bool same,
+                            equalAt(item.second, *other, depth + 1, meter));
       if (!same)
         return false;
     }
@@ -856,9 +954,11 @@ Result<bool> equalAt(const Value &a, const Value &b, int depth) {
   }
 }
 
-Result<int> compareAt(const Value &a, const Value &b, int depth) {
+Result<int> compareAt(const Value &a, const Value &b, int depth,
+                      WorkMeter *meter) {
   if (depth > kMaxValueDepth)
     return tooDeep();
+  LLMC_RETURN_IF_ERROR(tick(meter, 1));
   if (a.isNumber() && b.isNumber()) {
     if (a.isIntLike() && b.isIntLike())
       return a.asInt() < b.asInt() ? -1 : (a.asInt() > b.asInt() ? 1 : 0);
@@ -866,15 +966,16 @@ Result<int> compareAt(const Value &a, const Value &b, int depth) {
     return x < y ? -1 : (x > y ? 1 : 0);
   }
   if (a.isString() && b.isString()) {
+    LLMC_RETURN_IF_ERROR(tick(meter, a.asString().size() / 16));
     int c = a.asString().compare(b.asString());
     return c < 0 ? -1 : (c > 0 ? 1 : 0);
   }
   if (a.isList() && b.isList() && a.isTuple() == b.isTuple()) {
     const auto &x = a.asList(), &y = b.asList();
     for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      LLMC_ASSIGN_OR_RETURN(bool same, equalAt(x[i], y[i], depth + 1));
+      LLMC_ASSIGN_OR_RETURN(bool same, equalAt(x[i], y[i], depth + 1, meter));
       if (!same)
-        return compareAt(x[i], y[i], depth + 1);
+        return compareAt(x[i], y[i], depth + 1, meter);
     }
     return x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
   }
@@ -884,32 +985,35 @@ Result<int> compareAt(const Value &a, const Value &b, int depth) {
 
 } // namespace
 
-Result<std::string> toStr(const Value &v) {
-  if (v.isString())
+Result<std::string> toStr(const Value &v, WorkMeter *meter) {
+  if (v.isString()) {
+    LLMC_RETURN_IF_ERROR(tick(meter, v.asString().size() / 16));
     return v.asString();
+  }
   std::string out;
-  LLMC_RETURN_IF_ERROR(appendStr(out, v, 0));
+  LLMC_RETURN_IF_ERROR(appendStr(out, v, 0, meter));
   return out;
 }
 
-Result<std::string> toRepr(const Value &v) {
+Result<std::string> toRepr(const Value &v, WorkMeter *meter) {
   std::string out;
-  LLMC_RETURN_IF_ERROR(appendRepr(out, v, 0));
+  LLMC_RETURN_IF_ERROR(appendRepr(out, v, 0, meter));
   return out;
 }
 
-Result<std::string> toJson(const Value &v, const JsonOptions &options) {
+Result<std::string> toJson(const Value &v, const JsonOptions &options,
+                           WorkMeter *meter) {
   std::string out;
-  LLMC_RETURN_IF_ERROR(appendJson(out, v, options, 0));
+  LLMC_RETURN_IF_ERROR(appendJson(out, v, options, 0, meter));
   return out;
 }
 
-Result<bool> valuesEqual(const Value &a, const Value &b) {
-  return equalAt(a, b, 0);
+Result<bool> valuesEqual(const Value &a, const Value &b, WorkMeter *meter) {
+  return equalAt(a, b, 0, meter);
 }
 
-Result<int> compareValues(const Value &a, const Value &b) {
-  return compareAt(a, b, 0);
+Result<int> compareValues(const Value &a, const Value &b, WorkMeter *meter) {
+  return compareAt(a, b, 0, meter);
 }
 
 } // namespace chat

@@ -63,6 +63,29 @@ struct HeapObject {
 /// Deepest nesting of lists/dicts/namespaces that printing, comparing and
 /// JSON walk (a namespace can be made to contain itself).
 constexpr int kMaxValueDepth = 128;
+/// Printing a value (str, repr, JSON) stops with an error past this size:
+/// a list can hold the same 1 MiB string many times over.
+constexpr size_t kMaxPrintedBytes = 1 << 20;
+
+/// Counts the work of one render against a budget. Operations that walk
+/// big values (printing, JSON, comparing, searching) charge it as they go,
+/// so that no value, however shared and nested, takes long to walk.
+class WorkMeter {
+public:
+  explicit WorkMeter(uint64_t limit) : limit_(limit) {}
+  Status charge(uint64_t units) {
+    used_ += units;
+    if (used_ > limit_)
+      return Status::error("template does too much work (more than " +
+                           std::to_string(limit_) + " steps)");
+    return Status::ok();
+  }
+  uint64_t used() const { return used_; }
+
+private:
+  uint64_t used_ = 0;
+  uint64_t limit_;
+};
 
 class Value {
 public:
@@ -132,6 +155,10 @@ public:
   const Value *dictFind(std::string_view key) const;
   /// Python type name for messages ("str", "int", "list", ...).
   const char *typeName() const;
+  /// Both are the same string/list/dict/namespace object.
+  bool sameObject(const Value &other) const {
+    return heap_ && heap_ == other.heap_;
+  }
 
 private:
   Kind kind_ = Kind::Undefined;
@@ -151,14 +178,33 @@ void appendUtf8(std::string &out, uint32_t cp);
 bool isValidUtf8(std::string_view s);
 /// Number of code points.
 size_t codePointCount(std::string_view s);
-/// Byte offsets of each code point start, plus s.size() at the end.
-std::vector<size_t> codePointOffsets(std::string_view s);
+/// Byte offsets of code points, for slicing; a table only when the string
+/// is not ASCII.
+class CodePointIndex {
+public:
+  explicit CodePointIndex(std::string_view s);
+  bool ascii() const { return ascii_; }
+  /// Number of code points.
+  size_t size() const { return ascii_ ? bytes_ : offsets_.size() - 1; }
+  /// Byte offset of code point i (i == size() gives the byte length).
+  size_t offset(size_t i) const { return ascii_ ? i : offsets_[i]; }
+
+private:
+  bool ascii_ = true;
+  size_t bytes_ = 0;
+  std::vector<size_t> offsets_;
+};
+/// The code point at index i (negative counts from the end, as Python);
+/// false if out of range.
+bool codePointAt(std::string_view s, int64_t i, std::string *out);
 /// Python's str.isspace for one code point.
 bool isUnicodeSpace(uint32_t cp);
 /// str.strip / lstrip / rstrip; `chars` null means whitespace.
 std::string stripString(std::string_view s, const std::string *chars,
                         bool left, bool right);
-/// Simple case mapping: ASCII, Latin-1, Greek and Cyrillic letters.
+/// Simple case mapping of the common alphabets: ASCII, Latin-1, Latin
+/// Extended-A and Additional, Greek, Coptic, Cyrillic, Armenian, full-width
+/// Latin. Other letters are left as they are.
 std::string upperString(std::string_view s);
 std::string lowerString(std::string_view s);
 uint32_t upperCodePoint(uint32_t cp);
@@ -168,11 +214,12 @@ uint32_t lowerCodePoint(uint32_t cp);
 
 /// Python's repr of a float.
 std::string formatFloat(double d);
-/// Python's str(): what `{{ value }}` prints. Fails only on values nested
-/// deeper than kMaxValueDepth.
-Result<std::string> toStr(const Value &v);
+/// Python's str(): what `{{ value }}` prints. Fails on values nested
+/// deeper than kMaxValueDepth or printing longer than kMaxPrintedBytes, and
+/// when `meter` (if given) runs out.
+Result<std::string> toStr(const Value &v, WorkMeter *meter = nullptr);
 /// Python's repr().
-Result<std::string> toRepr(const Value &v);
+Result<std::string> toRepr(const Value &v, WorkMeter *meter = nullptr);
 
 struct JsonOptions {
   bool ensureAscii = false;
@@ -184,13 +231,16 @@ struct JsonOptions {
 };
 /// Python's json.dumps with the given options (as transformers' tojson
 /// filter calls it).
-Result<std::string> toJson(const Value &v, const JsonOptions &options);
+Result<std::string> toJson(const Value &v, const JsonOptions &options,
+                           WorkMeter *meter = nullptr);
 
 /// Python ==.
-Result<bool> valuesEqual(const Value &a, const Value &b);
+Result<bool> valuesEqual(const Value &a, const Value &b,
+                         WorkMeter *meter = nullptr);
 /// Python <, for numbers, strings and sequences; an error for other types.
 /// Returns -1, 0 or 1.
-Result<int> compareValues(const Value &a, const Value &b);
+Result<int> compareValues(const Value &a, const Value &b,
+                          WorkMeter *meter = nullptr);
 
 } // namespace chat
 } // namespace llmc

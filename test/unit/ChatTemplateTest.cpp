@@ -168,6 +168,27 @@ TEST(ChatTemplateSyntax, FiltersAndTests) {
             "FalseTrueTrueTrueTrueTrueTrueTrueTrueTrue");
 }
 
+TEST(ChatTemplateSyntax, PythonDetails) {
+  // repr() of an undefined inside a container, as jinja2 prints it.
+  EXPECT_EQ(render("{{ [x, 1] }}"), "[Undefined, 1]");
+  // select/map of a false value give nothing (transformers' templates do
+  // `tools | selectattr(...)` with tools none).
+  EXPECT_EQ(render("{{ none|selectattr('type', 'equalto', 'x')|list }}"
+                   "{{ none|map(attribute='a')|list }}"),
+            "[][]");
+  // Case mapping beyond ASCII: Vietnamese, Greek, German, Latin-1.
+  EXPECT_EQ(render("{{ 'ti\xe1\xba\xbfng vi\xe1\xbb\x87t \xcf\x89\xce\xac'"
+                   "|upper }} {{ 'stra\xc3\x9f' 'e'|upper }} "
+                   "{{ '\xc4\x90\xc3\x94NG'|lower }}"),
+            "TI\xe1\xba\xbeNG VI\xe1\xbb\x86T \xce\xa9\xce\x86 STRASSE "
+            "\xc4\x91\xc3\xb4ng");
+  // A backslash before a non-ASCII character in a literal: jinja2 decodes
+  // literals with backslashreplace + unicode-escape.
+  EXPECT_EQ(render("{{ 'a\\\xc3\xa9' }}"), "a\\xe9");
+  EXPECT_TRUE(contains(error("{{ {'a': 1}.get([1]) }}"), "unhashable type: 'list'"));
+  EXPECT_TRUE(contains(error("{{ [1] in {'a': 1} }}"), "unhashable type: 'list'"));
+}
+
 TEST(ChatTemplateSyntax, ToJsonAsTransformers) {
   // Keys keep their order, non-ASCII stays, nothing is HTML-escaped.
   EXPECT_EQ(render("{{ {'b': 1, 'a': [1, 'x', none, true, 1.5]}|tojson }}"),
@@ -418,6 +439,26 @@ TEST(ChatTemplateLimits, Work) {
                              "range(10) %}{% set c = big ~ '' %}{% endfor %}"
                              "{% endfor %}"),
                        "template does too much work"));
+}
+
+TEST(ChatTemplateLimits, SharedValuesCannotBlowUp) {
+  // A list holding the same 1 MB string 100000 times is cheap to build but
+  // must not be printed, serialized or compared in full.
+  const std::string big = "{% set s = 'x' * 1000000 %}{% set l = [s] * 100000 %}";
+  EXPECT_TRUE(contains(error(big + "{{ l }}"), "value too large to print"));
+  EXPECT_TRUE(contains(error(big + "{{ l|tojson }}"), "value too large to print"));
+  EXPECT_TRUE(contains(error(big + "{% set m = [s ~ ''] * 100000 %}{{ l == m }}"),
+                       "template does too much work"));
+  // Quadratic substring searches are charged as such.
+  EXPECT_TRUE(contains(error("{% set h = 'a' * 1000000 %}{% set n = 'a' * 500000 "
+                             "~ 'b' %}{{ n in h }}"),
+                       "template does too much work"));
+  // Empty sequences repeated any number of times stay empty, at once.
+  EXPECT_EQ(render("{{ 'y'[1:] * 1000000000 }}|{{ [] * 1000000000 }}"), "|[]");
+  // Indexing a long string counts code points each time.
+  EXPECT_TRUE(contains(error("{% set s = 'x' * 1000000 %}{% for i in range(100000) %}"
+                             "{{ s[i] }}{% endfor %}"),
+                       "too much work"));
 }
 
 TEST(ChatTemplateLimits, SourceSize) {
