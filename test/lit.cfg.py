@@ -54,3 +54,47 @@ def _has_nvidia_gpu():
     return out.returncode == 0 and "GPU " in out.stdout
 if _has_nvidia_gpu():
     config.available_features.add("cuda-gpu")
+
+# A Vulkan device (`vulkaninfo --summary` lists one; lavapipe in CI): the
+# Vulkan device tests run. Under CI=true a missing device fails the run.
+def _vulkan_devices():
+    import shutil
+    import subprocess
+    tool = shutil.which("vulkaninfo")
+    if not tool:
+        return "vulkaninfo not found (Debian package vulkan-tools)"
+    try:
+        out = subprocess.run([tool, "--summary"], capture_output=True, text=True,
+                             timeout=60, env=dict(os.environ))
+    except (OSError, subprocess.SubprocessError) as e:
+        return "vulkaninfo failed: %s" % e
+    if out.returncode != 0 or "deviceName" not in out.stdout:
+        return "vulkaninfo --summary lists no device (install mesa-vulkan-drivers for lavapipe)"
+    return None
+_vulkan_missing = _vulkan_devices()
+if _vulkan_missing is None:
+    config.available_features.add("vulkan")
+elif os.environ.get("CI") == "true":
+    lit_config.fatal("CI=true requires a Vulkan device (lavapipe): " + _vulkan_missing)
+
+# ptxas from the CUDA toolkit: every PTX module of a compiled model is
+# assembled by it (llmc compile --require-ptxas). Under CI=true it must exist.
+def _find_ptxas():
+    import shutil
+    for var in ["CUDA_HOME", "CUDA_PATH"]:
+        if os.environ.get(var):
+            candidate = os.path.join(os.environ[var], "bin", "ptxas")
+            if os.access(candidate, os.X_OK):
+                return candidate
+    if os.access("/usr/local/cuda/bin/ptxas", os.X_OK):
+        return "/usr/local/cuda/bin/ptxas"
+    return shutil.which("ptxas")
+_ptxas = _find_ptxas()
+if _ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", _ptxas))
+elif os.environ.get("CI") == "true":
+    lit_config.fatal("CI=true requires ptxas (the CUDA toolkit at /usr/local/cuda or CUDA_HOME)")
+for var in ["CUDA_HOME", "CUDA_PATH"]:
+    if var in os.environ:
+        config.environment[var] = os.environ[var]

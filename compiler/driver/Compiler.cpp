@@ -368,7 +368,7 @@ private:
     if (auto err = writeFile(objectPath, llvm::StringRef(object->object.data(),
                                                          object->object.size())))
       return err;
-    if (!options.saveTemps.empty()) {
+    if (!options.saveTemps.empty() && !gpu) {
       if (auto err = writeFile(options.saveTemps + "/kernels.ll", object->llvmIR))
         return err;
       if (auto err = writeFile(options.saveTemps + "/kernels.s", object->assembly))

@@ -8,9 +8,12 @@ may legitimately diverge).
   compare_run.py --artifact OUT --model MODEL --prompt-len N [--decode D]
                  [--poison] [--atol X] [--margin M] [--seed S]
                  [--oracle reference|llamacpp] [--oracle-arg ARG ...]
+                 [--llmc-arg ARG ...] [--same-as OTHER [--same-as-arg ARG ...]]
 
 The oracle is the numpy reference (test/reference/reference.py) or llama.cpp
-(bench/llamacpp/oracle.mjs) on the same GGUF file.
+(bench/llamacpp/oracle.mjs) on the same GGUF file. --same-as runs a second
+artifact (e.g. the CPU target's) on the same prompt and requires the same
+greedy tokens as ours up to the oracle's first near-tie.
 """
 import argparse
 import json
@@ -42,6 +45,8 @@ def main():
     ap.add_argument("--oracle", choices=["reference", "llamacpp"], default="reference")
     ap.add_argument("--oracle-arg", action="append", default=[])
     ap.add_argument("--llmc-arg", action="append", default=[])
+    ap.add_argument("--same-as")
+    ap.add_argument("--same-as-arg", action="append", default=[])
     args = ap.parse_args()
 
     rng = random.Random(args.seed)
@@ -74,6 +79,12 @@ def main():
                     check=True, capture_output=True, text=True).stdout)
         a = np.fromfile(ours_path, dtype="<f4")
         b = np.fromfile(ref_path, dtype="<f4")
+        other = None
+        if args.same_as:
+            other = json.loads(subprocess.run(
+                [args.llmc, "run", args.same_as, "--tokens", tokens, "-n",
+                 str(args.decode), "--json", "--ignore-eos"] + args.same_as_arg,
+                check=True, capture_output=True, text=True).stdout)
 
     ok = True
     if a.size != b.size or a.size != len(prompt) * (a.size // len(prompt)):
@@ -112,6 +123,19 @@ def main():
             break
         checked += 1
     print(f"greedy decode: {checked}/{len(gen_ref)} tokens equal before any near-tie")
+    if other is not None:
+        gen_other = other["generated_tokens"]
+        same = 0
+        for i, (x, y) in enumerate(zip(gen_ours, gen_other)):
+            if i >= len(margins) or margins[i] <= args.margin:
+                break
+            if x != y:
+                print(f"FAIL: greedy token {i}: llmc {x}, {args.same_as} {y}")
+                ok = False
+                break
+            same += 1
+        print(f"same as {os.path.basename(args.same_as)} ({other.get('device', '?')}): "
+              f"{same}/{len(gen_other)} greedy tokens before any near-tie")
     if args.decode and gen_ref and checked == 0 and margins and margins[0] > args.margin:
         ok = False
     if args.decode and len(gen_ours) != args.decode:

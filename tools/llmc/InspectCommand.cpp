@@ -117,9 +117,25 @@ void inspectArtifact(const InspectArgs &args) {
   if (t.cpu_features())
     for (const flatbuffers::String *f : *t.cpu_features())
       features += (features.empty() ? "" : ",") + f->str();
-  std::printf("target:    %s, cpu %s [%s], binding alignment %u\n",
-              t.kind()->c_str(), t.cpu_name() ? t.cpu_name()->c_str() : "",
-              features.c_str(), t.binding_alignment());
+  if (t.kind()->str() == "cpu") {
+    std::printf("target:    %s, cpu %s [%s], binding alignment %u\n",
+                t.kind()->c_str(), t.cpu_name() ? t.cpu_name()->c_str() : "",
+                features.c_str(), t.binding_alignment());
+  } else {
+    uint64_t binaryBytes = 0;
+    if (p.binaries())
+      for (const fb::Binary *b : *p.binaries())
+        binaryBytes += b->data() ? b->data()->size() : 0;
+    std::string subgroup = t.subgroup_size() ? std::to_string(t.subgroup_size())
+                                             : std::string("any");
+    std::printf("target:    %s, profile %s, subgroup size %s, binding "
+                "alignment %u; %u %s modules, %llu bytes\n",
+                t.kind()->c_str(), t.profile() ? t.profile()->c_str() : "",
+                subgroup.c_str(), t.binding_alignment(),
+                p.binaries() ? p.binaries()->size() : 0,
+                t.kind()->str() == "vulkan" ? "SPIR-V" : "PTX",
+                (unsigned long long)binaryBytes);
+  }
   std::vector<std::string> host = hostCPUFeatures();
   const fb::KVCache &kv = *p.kv();
   std::printf("kv cache:  %u layers x %u kv heads x %u dims, %u-token blocks, "
