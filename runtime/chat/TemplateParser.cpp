@@ -578,6 +578,7 @@ public:
       : src_(source), toks_(std::move(tokens)) {}
 
   Result<StmtList> parseTopLevel() {
+    stackBase_ = stackPosition();
     std::string end;
     size_t endPos = 0;
     LLMC_ASSIGN_OR_RETURN(StmtList body, parseBody({}, &end, &endPos));
@@ -668,6 +669,10 @@ private:
     if (depth_ > kMaxParseNesting)
       return fail(pos, "template nested too deeply (more than " +
                            std::to_string(kMaxParseNesting) + " levels)");
+    if (stackExhausted(stackBase_))
+      return fail(pos, "template nested too deeply (more than " +
+                           std::to_string(kMaxStackBytes >> 10) +
+                           " KB of stack)");
     return Status::ok();
   }
 
@@ -1498,6 +1503,7 @@ private:
   std::vector<Token> toks_;
   size_t idx_ = 0;
   int depth_ = 0;
+  uintptr_t stackBase_ = 0;
   int loopDepth_ = 0;
   int softDepth_ = 0; // inside an if: unknown filters fail only when run
 };

@@ -303,6 +303,10 @@ Status Renderer::enter(size_t pos) {
   if (depth_ > limits_.maxDepth)
     return fail(pos, "template recursion too deep (more than " +
                          std::to_string(limits_.maxDepth) + " levels)");
+  if (stackExhausted(stackBase_))
+    return fail(pos, "template recursion too deep (more than " +
+                         std::to_string(kMaxStackBytes >> 10) +
+                         " KB of stack)");
   Status s = charge(1);
   if (s.isError())
     return fail(pos, s.message());
@@ -331,6 +335,7 @@ Result<std::string> Renderer::render(const KeywordArgs &variables) {
   std::string out;
   out_ = &out;
   scope_ = &root_;
+  stackBase_ = stackPosition();
   LLMC_RETURN_IF_ERROR(exec(program_.body));
   return out;
 }
@@ -763,7 +768,10 @@ LLMC_NOINLINE Result<Value> Renderer::evalCall(const Expr &e) {
   if (callee.callableKind() == CallableKind::Method)
     LLMC_RETURN_IF_ERROR(
         locate(e.pos, charge(callee.callableSelf().asString().size() / 16)));
-  auto result = callValue(callee, args);
+  // Macros skip callValue's large frame: they are what recurses.
+  auto result = callee.callableKind() == CallableKind::Macro
+                    ? callMacro(*callee.callableMacro(), args)
+                    : callValue(callee, args);
   if (!result.ok())
     return locate(e.pos, result.status());
   Status size = checkSize(result.value());

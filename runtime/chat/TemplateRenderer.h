@@ -125,6 +125,7 @@ private:
   Scope *scope_ = &root_;
   std::string *out_ = nullptr;
   int depth_ = 0;
+  uintptr_t stackBase_ = 0;
   uint64_t iterations_ = 0;
   WorkMeter meter_;
   Control control_ = Control::None;

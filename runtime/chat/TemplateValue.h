@@ -67,6 +67,21 @@ constexpr int kMaxValueDepth = 128;
 /// a list can hold the same 1 MiB string many times over.
 constexpr size_t kMaxPrintedBytes = 1 << 20;
 
+/// Parsing and rendering recurse; besides their depth limits they stop with
+/// an error once they use this much stack below their entry point, so that
+/// even sanitizer builds with large frames, or callers on small thread
+/// stacks (512 KB and up), never overflow.
+constexpr uintptr_t kMaxStackBytes = 256 << 10;
+/// The current stack position (the stack grows down on llmc's targets).
+inline uintptr_t stackPosition() {
+  return reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+}
+/// Whether more than kMaxStackBytes are in use below `base`.
+inline bool stackExhausted(uintptr_t base) {
+  uintptr_t here = stackPosition();
+  return here < base && base - here > kMaxStackBytes;
+}
+
 /// Counts the work of one render against a budget. Operations that walk
 /// big values (printing, JSON, comparing, searching) charge it as they go,
 /// so that no value, however shared and nested, takes long to walk.
