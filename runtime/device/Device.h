@@ -16,6 +16,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace llmc {
 
@@ -41,8 +42,30 @@ public:
                             float *dst) = 0;
 };
 
-/// "cpu" (the default). Other devices arrive with their targets.
+/// "cpu" (the default), "vulkan" (the first Vulkan device) or "vulkan:N".
+/// Errors name what is missing (no Vulkan loader, no driver, no device N).
 Result<std::unique_ptr<Device>> createDevice(const std::string &spec);
+
+/// A device llmc can run on, for `llmc devices`.
+struct DeviceInfo {
+  std::string spec;          // what --device takes: "cpu", "vulkan:0"
+  std::string kind;          // "cpu", "vulkan"
+  std::string name;          // "llvmpipe (LLVM 15.0.6, 256 bits)"
+  std::string type;          // cpu; Vulkan: discrete-gpu, integrated-gpu, virtual-gpu, cpu, other
+  std::string apiVersion;    // Vulkan: "1.3.230"
+  std::string driver;        // Vulkan: driver name and info, when known
+  int threads = 0;           // cpu: hardware threads
+  uint32_t subgroupSize = 0; // Vulkan
+  uint64_t maxStorageBufferRange = 0; // Vulkan: the largest binding, bytes
+  uint64_t memoryBytes = 0;  // cpu: physical memory; Vulkan: device-local heaps
+  std::vector<std::string> features; // cpu: ISA features; Vulkan: profile flags
+  std::string profile;       // Vulkan: describeVulkanProfile()'s text
+  std::string unusable;      // why llmc cannot run on it ("" = it can)
+};
+
+/// The CPU, then every Vulkan device. `notes` (optional) receives why a kind
+/// of device is absent, e.g. "vulkan: cannot load the Vulkan loader (...)".
+std::vector<DeviceInfo> listDevices(std::vector<std::string> *notes = nullptr);
 
 } // namespace llmc
 

@@ -24,6 +24,7 @@ void addInspectCommand(CLI::App &app);
 void addBenchCommand(CLI::App &app);
 void addPerplexityCommand(CLI::App &app);
 void addPackCommand(CLI::App &app);
+void addDevicesCommand(CLI::App &app);
 
 #ifdef LLMC_HAVE_COMPILER
 // Compiler verbs.

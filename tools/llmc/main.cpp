@@ -38,6 +38,7 @@ int main(int argc, char **argv) {
   llmc::cli::addPerplexityCommand(app);
   llmc::cli::addPackCommand(app);
   llmc::cli::addTokenizeCommand(app);
+  llmc::cli::addDevicesCommand(app);
 #ifdef LLMC_HAVE_COMPILER
   llmc::cli::addImportCommand(app);
   llmc::cli::addCompileCommand(app);

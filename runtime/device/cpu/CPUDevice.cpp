@@ -145,10 +145,4 @@ private:
 
 std::unique_ptr<Device> createCPUDevice() { return std::make_unique<CPUDevice>(); }
 
-Result<std::unique_ptr<Device>> createDevice(const std::string &spec) {
-  if (spec.empty() || spec == "cpu")
-    return createCPUDevice();
-  return Status::error("unknown device '" + spec + "' (available: cpu)");
-}
-
 } // namespace llmc
