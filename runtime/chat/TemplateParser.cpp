@@ -1351,7 +1351,6 @@ private:
     DepthGuard guard(depth_);
     LLMC_RETURN_IF_ERROR(checkNesting(pos));
     std::vector<ExprPtr> parts;
-    bool slice = false;
     std::vector<ExprPtr> indices;
     while (!isOp("]")) {
       if (!indices.empty())
@@ -1365,7 +1364,6 @@ private:
         }
       }
       advance(); // :
-      slice = true;
       if (!isOp("]") && !isOp(",") && !isOp(":")) {
         LLMC_ASSIGN_OR_RETURN(stop, parseExpression(true));
       }
@@ -1384,7 +1382,6 @@ private:
       LLMC_RETURN_IF_ERROR(expectOp("]"));
       return node(ExprKind::Slice, pos, std::move(parts));
     }
-    (void)slice;
     advance(); // ]
     ExprPtr index;
     if (indices.size() == 1) {

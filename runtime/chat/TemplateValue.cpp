@@ -872,8 +872,8 @@ Status appendJson(std::string &out, const Value &v, const JsonOptions &opt,
     std::vector<const std::pair<std::string, Value> *> items;
     for (const auto &item : source)
       items.push_back(&item);
-    if (opt.sortKeys)
-      std::stable_sort(items.begin(), items.end(),
+    if (opt.sortKeys) // dict keys are unique: no ties to keep in order
+      std::sort(items.begin(), items.end(),
                        [](const auto *a, const auto *b) {
                          return a->first < b->first;
                        });
