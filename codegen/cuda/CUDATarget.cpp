@@ -63,7 +63,8 @@ std::string nvvmLoweringPipeline(const std::string &arch) {
   std::string toolkit = cudaToolkitPath();
   // PTX ISA 8.0 (CUDA 12.0+ drivers) covers sm_80 .. sm_90.
   std::string pipeline =
-      "gpu.module(arith-expand,convert-scf-to-cf,convert-gpu-to-nvvm,"
+      "gpu.module(arith-expand,expand-strided-metadata,convert-scf-to-cf,"
+      "convert-gpu-to-nvvm,"
       "convert-math-to-llvm),"
       "nvvm-attach-target{chip=" + arch + " features=+ptx80 O=3},"
       "reconcile-unrealized-casts,gpu-module-to-binary{format=isa";

@@ -19,6 +19,14 @@
 // A one-token version (decode) and a four-token version are both emitted,
 // chosen by the tile's token count.
 //
+// On CUDA a workgroup takes 32 tokens, and tiles of more than 4 (prefill)
+// use tensor cores: per 32-wide step along K, the 32 input rows are
+// converted to f16 and the weight rows dequantized to f16 into workgroup
+// memory (transposed, [k][row], so both operands load row-major), then each
+// warp multiplies its 16x16 output fragments with WMMA m16n16k16 (f16 in,
+// f32 accumulated). Activations rounded to f16 make prefill logits differ
+// from f32 by about 1e-2; decode (one token) stays f32.
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/gpu/GPUKernels.h"
@@ -38,14 +46,19 @@ namespace {
 
 class LinearEmitter {
 public:
-  LinearEmitter(GPUEmitter &e, GPUViews &views) : e(e), b(e.b), views(views) {}
+  LinearEmitter(GPUEmitter &e, GPUViews &views, bool tiledPrefill)
+      : e(e), b(e.b), views(views), tiledRequested(tiledPrefill) {}
 
   LogicalResult emit(func::FuncOp kernel);
 
 private:
   void emitTile(LinearPlan plan, Value tileIndex);
   void compute(LinearOp linear, Value into, Value r0, Value rows,
-               int64_t tokensInTile);
+               int64_t tokensInTile, Value tokenOffset);
+  /// Up to 4 tokens with subgroup dot products (1 and 4 token versions).
+  void computeSIMT(LinearOp linear, Value into, Value r0, Value rows);
+  /// CUDA, more than 4 tokens: tensor cores.
+  void computeMMA(LinearOp linear, Value into, Value r0, Value rows);
   /// The 4 weights of piece `p` (4 elements) of a 16-byte chunk, as f32.
   SmallVector<Value, 4> decodePiece(WeightFormat format, Value chunk, int64_t p);
   Value chunkScale(WeightType type, Value weights, Value block);
@@ -54,15 +67,47 @@ private:
   GPUEmitter &e;
   OpBuilder &b;
   GPUViews &views;
-  int64_t tileRows = 0;
+  bool tiledRequested, tiled = false;
+  int64_t tileRows = 0, tileTokensMax = 0;
   Value t0, tokens, tileTokens;
   Value tile, upTile; // [tokens][tileRows] in workgroup memory
+  Value stageA, stageB; // CUDA: f16 operands of the tensor-core path
 };
 
 } // namespace
 
 int64_t gpuLinearTileRows(func::FuncOp kernel) {
   return codegen::linearTileRows(kernel, /*minimum=*/16);
+}
+
+namespace {
+/// K elements per tiled step (one Q8_0/Q4_0 block), tokens per tile.
+constexpr int64_t kMMAStepK = 32, kMMATokens = 32;
+/// Row padding of the staging arrays (keeps 16-byte strides and spreads the
+/// rows over shared-memory banks).
+constexpr int64_t kMMAPad = 8;
+/// Workgroup memory every Vulkan device offers.
+constexpr int64_t kVulkanSharedBytes = 32768;
+} // namespace
+
+bool usesTiledPrefill(func::FuncOp kernel, GPUTarget target, bool requested) {
+  if (kernel.getBody().front().getOps<LinearOp>().empty())
+    return false;
+  if (target == GPUTarget::CUDA)
+    return true;
+  if (!requested)
+    return false;
+  // f32 staging: the output and up tiles, A and B.
+  int64_t rows = gpuLinearTileRows(kernel);
+  int64_t bytes = 4 * (2 * kMMATokens * rows + kMMATokens * (kMMAStepK + kMMAPad) +
+                       kMMAStepK * (rows + kMMAPad));
+  return bytes <= kVulkanSharedBytes;
+}
+
+int64_t linearTokensPerWorkgroup(func::FuncOp kernel, GPUTarget target,
+                                 bool tiledPrefill) {
+  return usesTiledPrefill(kernel, target, tiledPrefill) ? kMMATokens
+                                                        : kLinearTokensPerWorkgroup;
 }
 
 LogicalResult LinearEmitter::emit(func::FuncOp kernel) {
@@ -107,10 +152,18 @@ LogicalResult LinearEmitter::emit(func::FuncOp kernel) {
       plans.push_back(plan);
   }
   tileRows = gpuLinearTileRows(kernel);
-  int64_t tt = kLinearTokensPerWorkgroup;
+  tiled = usesTiledPrefill(kernel, e.target, tiledRequested);
+  int64_t tt = tileTokensMax =
+      linearTokensPerWorkgroup(kernel, e.target, tiledRequested);
   tile = e.workgroupMemory(tt * tileRows, b.getF32Type());
   if (anyUp)
     upTile = e.workgroupMemory(tt * tileRows, b.getF32Type());
+  if (tiled) {
+    // Tensor cores take f16 operands; the Vulkan version stages f32.
+    Type staged = e.target == GPUTarget::CUDA ? b.getF16Type() : b.getF32Type();
+    stageA = e.workgroupMemory2D(kMMATokens, kMMAStepK + kMMAPad, staged);
+    stageB = e.workgroupMemory2D(kMMAStepK, tileRows + kMMAPad, staged);
+  }
 
   t0 = e.mul(e.block[1], e.idx(tt));
   tokens = views.get(input).rows;
@@ -136,10 +189,13 @@ void LinearEmitter::emitTile(LinearPlan plan, Value tileIndex) {
   Value r0 = e.mul(tileIndex, e.idx(tileRows));
   Value rows = e.min(e.idx(tileRows), e.sub(e.idx(n), r0));
   auto both = [&](LinearOp linear, Value into) {
+    if (!tiled)
+      return computeSIMT(linear, into, r0, rows);
     e.ifThenElse(
-        e.eq(tileTokens, e.idx(1)),
-        [&] { compute(linear, into, r0, rows, 1); },
-        [&] { compute(linear, into, r0, rows, kLinearTokensPerWorkgroup); });
+        b.create<arith::CmpIOp>(e.loc, arith::CmpIPredicate::ule, tileTokens,
+                                e.idx(kLinearTokensPerWorkgroup)),
+        [&] { computeSIMT(linear, into, r0, rows); },
+        [&] { computeMMA(linear, into, r0, rows); });
   };
   both(plan.linear, tile);
   if (plan.up)
@@ -196,8 +252,163 @@ Value LinearEmitter::chunkScale(WeightType type, Value weights, Value block) {
   return e.select(e.eq(e.remu(block, e.idx(2)), e.idx(0)), lo, hi);
 }
 
+void LinearEmitter::computeSIMT(LinearOp linear, Value into, Value r0,
+                                Value rows) {
+  e.ifThenElse(
+      e.eq(tileTokens, e.idx(1)),
+      [&] { compute(linear, into, r0, rows, 1, e.idx(0)); },
+      [&] {
+        // Groups of 4 tokens (one group unless the tile is larger).
+        e.forLoop(e.idx(0), tileTokens, e.idx(kLinearTokensPerWorkgroup),
+                  [&](Value offset) {
+                    compute(linear, into, r0, rows, kLinearTokensPerWorkgroup,
+                            offset);
+                  });
+      });
+}
+
+void LinearEmitter::computeMMA(LinearOp linear, Value into, Value r0,
+                               Value rows) {
+  WeightType type = linear.getWeight().getType();
+  WeightFormat format = type.getFormat();
+  int64_t n = type.getShape()[0], k = type.getShape()[1];
+  if (k % kMMAStepK) // no whole steps: the SIMT kernel in groups of 4 tokens
+    return computeSIMT(linear, into, r0, rows);
+  Location loc = e.loc;
+  bool tensorCores = e.target == GPUTarget::CUDA;
+  int64_t ce = chunkElements(format);
+  int64_t chunks = k / ce, chunksPerStep = kMMAStepK / ce, pieces = ce / 4;
+  bool blocks = formatBlockElements(format) > 1;
+  Value x = views.get(linear.getInput()).memref;
+  Value w = views.get(linear.getWeight()).memref;
+  Type f16 = b.getF16Type();
+  auto stage = [&](Value v) -> Value {
+    return tensorCores ? b.create<arith::TruncFOp>(loc, f16, v).getResult() : v;
+  };
+
+  // Tensor cores: warp i's fragments are output tokens [fTok, +16) x rows
+  // [fRow, +16); warps without a fragment of their own repeat the last one
+  // (not stored). SIMT: thread tid owns outputs tid, tid + threads, ...
+  int64_t warps = e.threads / 32;
+  int64_t fragments = (kMMATokens / 16) * (tileRows / 16);
+  int64_t perWarp = (fragments + warps - 1) / warps;
+  int64_t perThread = (kMMATokens * tileRows + e.threads - 1) / e.threads;
+  auto fragA = mlir::gpu::MMAMatrixType::get({16, 16}, f16, "AOp");
+  auto fragB = mlir::gpu::MMAMatrixType::get({16, 16}, f16, "BOp");
+  auto fragC = mlir::gpu::MMAMatrixType::get({16, 16}, b.getF32Type(), "COp");
+  SmallVector<Value, 4> fTok, fRow, owns;
+  SmallVector<Value> init;
+  if (tensorCores) {
+    for (int64_t i = 0; i < perWarp; ++i) {
+      Value f = e.add(e.subgroup, e.idx(i * warps));
+      owns.push_back(e.ult(f, e.idx(fragments)));
+      f = e.min(f, e.idx(fragments - 1));
+      fTok.push_back(e.mul(e.remu(f, e.idx(kMMATokens / 16)), e.idx(16)));
+      fRow.push_back(e.mul(e.divu(f, e.idx(kMMATokens / 16)), e.idx(16)));
+    }
+    init.assign(perWarp, b.create<mlir::gpu::SubgroupMmaConstantMatrixOp>(
+                             loc, fragC, e.f32(0)));
+  } else {
+    init.assign(perThread, e.f32(0));
+  }
+  // Output `i` of this thread (SIMT), clamped into the tile.
+  auto simtOutput = [&](int64_t i) {
+    Value o = e.min(e.add(e.tid, e.idx(i * e.threads)),
+                    e.idx(kMMATokens * tileRows - 1));
+    return std::pair{e.divu(o, e.idx(tileRows)), e.remu(o, e.idx(tileRows))};
+  };
+
+  Value lastToken = e.sub(tokens, e.idx(1));
+  SmallVector<Value> acc = e.forLoop(
+      e.idx(0), e.idx(k / kMMAStepK), e.idx(1), init,
+      [&](Value step, ValueRange a) {
+        e.barrier(); // the previous step's operands are consumed
+        // A: 32 tokens x 32 inputs, [token][k].
+        e.forThreads(e.idx(kMMATokens * kMMAStepK / 4), [&](Value item) {
+          Value t = e.divu(item, e.idx(kMMAStepK / 4));
+          Value p = e.remu(item, e.idx(kMMAStepK / 4));
+          Value token = e.min(e.add(t0, t), lastToken);
+          Value xv = e.load(x, e.add(e.mul(token, e.idx(k / 4)),
+                                     e.add(e.mul(step, e.idx(kMMAStepK / 4)), p)));
+          for (int64_t i = 0; i < 4; ++i)
+            b.create<memref::StoreOp>(
+                loc, stage(e.extract(xv, i)), stageA,
+                ValueRange{t, e.add(e.mul(p, e.idx(4)), e.idx(i))});
+        });
+        // B: the tile's weight rows dequantized as they are loaded, [k][row].
+        e.forThreads(e.idx(tileRows * chunksPerStep), [&](Value item) {
+          Value r = e.divu(item, e.idx(chunksPerStep));
+          Value cc = e.remu(item, e.idx(chunksPerStep));
+          Value row = e.min(e.add(r0, r), e.idx(n - 1));
+          Value chunk = e.load(w, e.add(e.mul(row, e.idx(chunks)),
+                                        e.add(e.mul(step, e.idx(chunksPerStep)), cc)));
+          Value scale = blocks ? chunkScale(type, w,
+                                            e.add(e.mul(row, e.idx(k / 32)), step))
+                               : Value();
+          for (int64_t p = 0; p < pieces; ++p) {
+            SmallVector<Value, 4> ws = decodePiece(format, chunk, p);
+            for (int64_t i = 0; i < 4; ++i) {
+              Value v = blocks ? e.mulf(ws[i], scale) : ws[i];
+              Value kk = e.add(e.mul(cc, e.idx(ce)), e.idx(4 * p + i));
+              b.create<memref::StoreOp>(loc, stage(v), stageB, ValueRange{kk, r});
+            }
+          }
+        });
+        e.barrier();
+        SmallVector<Value> next(a);
+        if (tensorCores) {
+          for (int64_t i = 0; i < perWarp; ++i)
+            for (int64_t ks = 0; ks < kMMAStepK; ks += 16) {
+              Value fa = b.create<mlir::gpu::SubgroupMmaLoadMatrixOp>(
+                  loc, fragA, stageA, ValueRange{fTok[i], e.idx(ks)},
+                  b.getIndexAttr(kMMAStepK + kMMAPad), UnitAttr());
+              Value fb = b.create<mlir::gpu::SubgroupMmaLoadMatrixOp>(
+                  loc, fragB, stageB, ValueRange{e.idx(ks), fRow[i]},
+                  b.getIndexAttr(tileRows + kMMAPad), UnitAttr());
+              next[i] = b.create<mlir::gpu::SubgroupMmaComputeOp>(
+                  loc, fragC, fa, fb, next[i], UnitAttr(), UnitAttr());
+            }
+          return next;
+        }
+        for (int64_t i = 0; i < perThread; ++i) {
+          auto [t, r] = simtOutput(i);
+          next[i] = e.forLoop(e.idx(0), e.idx(kMMAStepK), e.idx(1), {next[i]},
+                              [&](Value kk, ValueRange s) {
+                                Value av = b.create<memref::LoadOp>(
+                                    loc, stageA, ValueRange{t, kk});
+                                Value bv = b.create<memref::LoadOp>(
+                                    loc, stageB, ValueRange{kk, r});
+                                return SmallVector<Value>{e.fma(av, bv, s[0])};
+                              })[0];
+        }
+        return next;
+      });
+
+  if (!tensorCores) {
+    for (int64_t i = 0; i < perThread; ++i) {
+      auto [t, r] = simtOutput(i);
+      e.ifThen(e.ult(e.add(e.tid, e.idx(i * e.threads)),
+                     e.idx(kMMATokens * tileRows)),
+               [&] { e.store(acc[i], into, e.add(e.mul(t, e.idx(tileRows)), r)); });
+    }
+    return;
+  }
+  // The fragments into the f32 tile, [token][row].
+  auto tileType = MemRefType::get({kMMATokens, tileRows}, b.getF32Type(),
+                                  MemRefLayoutAttrInterface(),
+                                  cast<MemRefType>(into.getType()).getMemorySpace());
+  Value tile2D = b.create<memref::ExpandShapeOp>(
+      loc, tileType, into, SmallVector<ReassociationIndices>{{0, 1}});
+  for (int64_t i = 0; i < perWarp; ++i)
+    e.ifThen(owns[i], [&] {
+      b.create<mlir::gpu::SubgroupMmaStoreMatrixOp>(
+          loc, acc[i], tile2D, ValueRange{fTok[i], fRow[i]},
+          b.getIndexAttr(tileRows), UnitAttr());
+    });
+}
+
 void LinearEmitter::compute(LinearOp linear, Value into, Value r0, Value rows,
-                            int64_t tokensInTile) {
+                            int64_t tokensInTile, Value tokenOffset) {
   WeightType type = linear.getWeight().getType();
   WeightFormat format = type.getFormat();
   int64_t n = type.getShape()[0], k = type.getShape()[1];
@@ -209,9 +420,10 @@ void LinearEmitter::compute(LinearOp linear, Value into, Value r0, Value rows,
   Value w = views.get(linear.getWeight()).memref;
   SmallVector<Value, 4> tokenBase;
   Value lastToken = e.sub(tokens, e.idx(1));
+  Value first = e.add(t0, tokenOffset);
   for (int64_t t = 0; t < tokensInTile; ++t)
     tokenBase.push_back(
-        e.mul(e.min(e.add(t0, e.idx(t)), lastToken), e.idx(k / 4)));
+        e.mul(e.min(e.add(first, e.idx(t)), lastToken), e.idx(k / 4)));
 
   e.forLoop(e.mul(e.subgroup, e.idx(rs)), e.idx(tileRows),
             e.mul(e.numSubgroups, e.idx(rs)), [&](Value rg) {
@@ -261,7 +473,8 @@ void LinearEmitter::compute(LinearOp linear, Value into, Value r0, Value rows,
         Value write = b.create<arith::AndIOp>(e.loc, e.eq(e.lane, e.idx(0)),
                                               e.ult(r, rows));
         e.ifThen(write, [&] {
-          e.store(sum, into, e.add(e.idx(t * tileRows), r));
+          Value tokenRow = e.add(tokenOffset, e.idx(t));
+          e.store(sum, into, e.add(e.mul(tokenRow, e.idx(tileRows)), r));
         });
       }
   });
@@ -354,8 +567,8 @@ void LinearEmitter::epilogue(LinearPlan plan, Value r0, Value rows) {
 }
 
 LogicalResult emitLinearFamily(GPUEmitter &e, func::FuncOp kernel,
-                               GPUViews &views) {
-  LinearEmitter emitter(e, views);
+                               GPUViews &views, bool tiledPrefill) {
+  LinearEmitter emitter(e, views, tiledPrefill);
   return emitter.emit(kernel);
 }
 

@@ -138,15 +138,26 @@ void GPUEmitter::ifThenElse(Value cond, const std::function<void()> &then,
 }
 
 Value GPUEmitter::workgroupMemory(int64_t n, Type element) {
+  return workgroupMemory2D(0, n, element);
+}
+
+Value GPUEmitter::workgroupMemory2D(int64_t rows, int64_t cols, Type element) {
+  SmallVector<int64_t, 2> shape;
+  if (rows)
+    shape.push_back(rows);
+  shape.push_back(cols);
   if (target == GPUTarget::CUDA) {
     // NVVM: a workgroup attribution (a memref.alloc would be a device malloc).
     auto space = mlir::gpu::AddressSpaceAttr::get(
         b.getContext(), mlir::gpu::AddressSpace::Workgroup);
-    auto type = MemRefType::get({n}, element, MemRefLayoutAttrInterface(), space);
-    return func.addWorkgroupAttribution(type, loc);
+    auto type = MemRefType::get(shape, element, MemRefLayoutAttrInterface(), space);
+    Value memory = func.addWorkgroupAttribution(type, loc);
+    func.setWorkgroupAttributionAttr(func.getNumWorkgroupAttributions() - 1,
+                                     "llvm.align", b.getI64IntegerAttr(32));
+    return memory;
   }
   // SPIR-V: an alloc in address space 3 becomes a Workgroup variable.
-  auto type = MemRefType::get({n}, element, MemRefLayoutAttrInterface(),
+  auto type = MemRefType::get(shape, element, MemRefLayoutAttrInterface(),
                               b.getI64IntegerAttr(3));
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&func.getBody().front());

@@ -107,8 +107,10 @@ public:
   void ifThenElse(mlir::Value cond, const std::function<void()> &then,
                   const std::function<void()> &otherwise);
 
-  /// Workgroup (shared) memory of `n` elements.
+  /// Workgroup (shared) memory of `n` elements (CUDA: 32-byte aligned, as
+  /// tensor-core fragments need).
   mlir::Value workgroupMemory(int64_t n, mlir::Type element);
+  mlir::Value workgroupMemory2D(int64_t rows, int64_t cols, mlir::Type element);
   void barrier();
   /// Reductions within a subgroup, and across the workgroup (through
   /// `scratch`, workgroup memory of at least workgroupSize floats); every

@@ -6,10 +6,13 @@
 //  - row kernels (embedding, rms_norm, rope, kv_append, select_rows, softmax,
 //    argmax, elementwise chains): a workgroup per row, threads striding the
 //    columns, workgroup reductions through subgroups and workgroup memory;
-//  - linear layers: a workgroup per (row tile, 4 tokens); each subgroup takes
-//    4 rows at a time, its lanes striding the row in 16-byte chunks
-//    (coalesced vector loads), one subgroup reduction per (row, token); the
-//    tile goes to workgroup memory, where the fused epilogue runs;
+//  - linear layers: a workgroup per (row tile, token tile); for up to 4
+//    tokens each subgroup takes 4 rows at a time, its lanes striding the row
+//    in 16-byte chunks (coalesced vector loads), one subgroup reduction per
+//    (row, token); on CUDA, tiles of 5..32 tokens (prefill) use tensor cores:
+//    weights dequantized to f16 in workgroup memory as they are loaded,
+//    16x16x16 WMMA with f32 accumulation. The tile goes to workgroup memory,
+//    where the fused epilogue runs;
 //  - attention: a workgroup per (token, head) streaming its keys in tiles of
 //    32: subgroups score keys (lanes over head_dim), the tile's softmax
 //    update is shared, and threads accumulate values (one per dimension),
@@ -47,10 +50,19 @@ bool isVectorBinding(mlir::func::FuncOp kernel, mlir::Value arg);
 int64_t workgroupSizeFor(mlir::func::FuncOp kernel, int64_t preferred);
 /// Rows per workgroup of a linear kernel.
 int64_t gpuLinearTileRows(mlir::func::FuncOp kernel);
+/// Whether a linear kernel takes tiles of 32 tokens, computing tiles of more
+/// than 4 (prefill) from operands staged in workgroup memory: always on CUDA
+/// (tensor cores, WMMA); on Vulkan when `requested` and the staging fits in
+/// 32 KiB of workgroup memory (SIMT products of the staged operands).
+bool usesTiledPrefill(mlir::func::FuncOp kernel, GPUTarget target,
+                      bool requested);
+/// Tokens per workgroup of a linear kernel: 32 with tiled prefill, else 4.
+int64_t linearTokensPerWorkgroup(mlir::func::FuncOp kernel, GPUTarget target,
+                                 bool tiledPrefill);
 
 /// Emits the body of one workgroup.
 mlir::LogicalResult emitKernelBody(GPUEmitter &e, mlir::func::FuncOp kernel,
-                                   GPUViews &views);
+                                   GPUViews &views, bool tiledPrefill);
 
 // Per-kind emitters (EmitRowOps.cpp, EmitLinear.cpp, EmitAttention.cpp).
 mlir::LogicalResult emitElementwise(GPUEmitter &e, mlir::func::FuncOp kernel,
@@ -69,7 +81,7 @@ mlir::LogicalResult emitSoftmax(GPUEmitter &e, llm::SoftmaxOp op,
 mlir::LogicalResult emitArgmax(GPUEmitter &e, llm::ArgmaxOp op,
                                GPUViews &views);
 mlir::LogicalResult emitLinearFamily(GPUEmitter &e, mlir::func::FuncOp kernel,
-                                     GPUViews &views);
+                                     GPUViews &views, bool tiledPrefill);
 mlir::LogicalResult emitAttention(GPUEmitter &e, mlir::func::FuncOp kernel,
                                   llm::AttentionOp op, GPUViews &views);
 

@@ -26,6 +26,10 @@ def GPULowerKernels : Pass<"llmc-gpu-lower-kernels", "::mlir::ModuleOp"> {
            "vulkan or cuda">,
     Option<"workgroupSize", "workgroup-size", "int64_t", "128",
            "threads per workgroup (attention takes at least head_dim)">,
+    Option<"tiledPrefill", "tiled-prefill", "bool", "false",
+           "Vulkan: linear kernels take 32-token tiles and compute prefill "
+           "tiles from operands staged in workgroup memory (always on CUDA, "
+           "where the staged operands feed tensor cores)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",

@@ -34,10 +34,10 @@ int64_t workgroupSizeFor(func::FuncOp kernel, int64_t preferred) {
 }
 
 LogicalResult emitKernelBody(GPUEmitter &e, func::FuncOp kernel,
-                             GPUViews &views) {
+                             GPUViews &views, bool tiledPrefill) {
   Block &body = kernel.getBody().front();
   if (!body.getOps<LinearOp>().empty())
-    return emitLinearFamily(e, kernel, views);
+    return emitLinearFamily(e, kernel, views, tiledPrefill);
   if (!body.getOps<AttentionOp>().empty())
     return emitAttention(e, kernel, *body.getOps<AttentionOp>().begin(), views);
   if (!body.getOps<RMSNormOp>().empty())
@@ -124,7 +124,7 @@ struct GPULowerKernelsPass
                                   << " threads per workgroup (at most 1024)";
     FailureOr<AffineMap> grid =
         codegen::planGrid(kernel, numSymbols, gpuLinearTileRows(kernel),
-                          codegen::kLinearTokensPerWorkgroup);
+                          linearTokensPerWorkgroup(kernel, kind, tiledPrefill));
     if (failed(grid))
       return failure();
     MLIRContext *ctx = kernel.getContext();
@@ -210,7 +210,7 @@ struct GPULowerKernelsPass
       views.views[result] = GPUValue{entry.getArgument(binding++), *r};
     }
 
-    if (failed(emitKernelBody(e, kernel, views)))
+    if (failed(emitKernelBody(e, kernel, views, tiledPrefill)))
       return failure();
     b.create<mlir::gpu::ReturnOp>(loc);
 

@@ -281,8 +281,10 @@ private:
 
   llvm::Error gpuCodegen() {
     std::string lower =
-        llvm::formatv("llmc-gpu-lower-kernels{{target={0} workgroup-size={1}}",
-                      options.target, options.workgroupSize)
+        llvm::formatv("llmc-gpu-lower-kernels{{target={0} workgroup-size={1} "
+                      "tiled-prefill={2}}",
+                      options.target, options.workgroupSize,
+                      options.tiledPrefill ? 1 : 0)
             .str();
     if (auto err = runPasses(*kernelModule, lower))
       return err;

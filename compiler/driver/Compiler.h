@@ -29,6 +29,9 @@ struct CompileOptions {
   bool requirePtxas = false;
   /// GPU targets: threads per workgroup.
   int64_t workgroupSize = 128;
+  /// Vulkan: 32-token tiles with operands staged in workgroup memory for
+  /// prefill (CUDA always does this, with tensor cores).
+  bool tiledPrefill = false;
   ImportOptions import;
   /// Stop after this phase and print the IR to stdout (no artifact).
   std::string compileTo;

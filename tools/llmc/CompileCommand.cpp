@@ -45,6 +45,9 @@ void addCompileCommand(CLI::App &app) {
   cmd->add_option("--workgroup-size", options->workgroupSize,
                   "GPU targets: threads per workgroup (multiple of 32)")
       ->check(CLI::Range(32, 1024));
+  cmd->add_flag("--tiled-prefill", options->tiledPrefill,
+                "Vulkan: linear kernels stage 32-token tiles in workgroup "
+                "memory for prefill (CUDA always does, for tensor cores)");
   cmd->add_option("--max-prefill-tokens", options->import.maxPrefillTokens,
                   "tokens per @prefill call (longer prompts run in chunks)")
       ->check(CLI::Range(1, 8192));

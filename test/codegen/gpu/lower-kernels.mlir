@@ -10,14 +10,17 @@
 
 // A Q4_0 linear: its input and matrix are read as 16-byte vectors (a Q4_0
 // block per lane per step), one subgroup reduction per row and token, the
-// tile in workgroup memory, a barrier, then the epilogue stores.
+// tile in workgroup memory, a barrier, then the epilogue stores. Vulkan
+// workgroups take 4 tokens; CUDA ones 32, the tiles of more than 4 (prefill)
+// on tensor cores: f16 operands staged in workgroup memory, WMMA.
 // CHECK-LABEL: gpu.module @k_linear_module
-// CHECK-SAME: llm.grid = affine_map<()[s0] -> (4, s0 ceildiv 4, 1)>
+// VK-SAME: llm.grid = affine_map<()[s0] -> (4, s0 ceildiv 4, 1)>
+// CU-SAME: llm.grid = affine_map<()[s0] -> (4, s0 ceildiv 32, 1)>
 // CHECK-SAME: llm.kernel_name = "k_linear"
 // CHECK-SAME: llm.num_bindings = 4 : i64
 // CHECK-SAME: llm.workgroup_size = array<i64: 128, 1, 1>
 // CHECK: gpu.func @k_linear(%{{.*}}: memref<?xi32>, %{{.*}}: memref<?xvector<4xf32>>, %{{.*}}: memref<?xvector<4xi32>>, %{{.*}}: memref<?xf32>)
-// CU-SAME: workgroup(%{{.*}} : memref<64xf32, #gpu.address_space<workgroup>>)
+// CU-SAME: workgroup(%{{.*}} : memref<512xf32, #gpu.address_space<workgroup>> {llvm.align = 32 : i64}, %{{.*}} : memref<32x40xf16, #gpu.address_space<workgroup>> {llvm.align = 32 : i64}, %{{.*}} : memref<32x24xf16, #gpu.address_space<workgroup>> {llvm.align = 32 : i64})
 // CHECK-SAME: kernel
 // VK-SAME: spirv.entry_point_abi = #spirv.entry_point_abi<workgroup_size = [128, 1, 1]>
 // VK: memref.alloc() : memref<64xf32, 3>
@@ -30,6 +33,11 @@
 // VK: gpu.subgroup_reduce add
 // CU: gpu.shuffle  xor {{.*}}, %c16_i32, %c32_i32 : f32
 // CU: gpu.shuffle  xor {{.*}}, %c1_i32, %c32_i32 : f32
+// CU: arith.truncf {{.*}} : f32 to f16
+// CU: gpu.subgroup_mma_load_matrix {{.*}} {leadDimension = 40 : index} : memref<32x40xf16, #gpu.address_space<workgroup>> -> !gpu.mma_matrix<16x16xf16, "AOp">
+// CU: gpu.subgroup_mma_load_matrix {{.*}} {leadDimension = 24 : index} : memref<32x24xf16, #gpu.address_space<workgroup>> -> !gpu.mma_matrix<16x16xf16, "BOp">
+// CU: gpu.subgroup_mma_compute
+// CU: gpu.subgroup_mma_store_matrix
 // CHECK: gpu.barrier
 // CHECK: memref.store {{.*}} : memref<?xf32>
 module attributes {llm.symbols = ["n_tokens"]} {
@@ -75,7 +83,7 @@ module attributes {llm.symbols = ["n_tokens", "n_seqs"]} {
 // CHECK-SAME: llm.grid = affine_map<()[s0] -> (s0, 1, 1)>
 // CHECK: gpu.func @k_norm
 // VK: memref.alloc() : memref<128xf32, 3>
-// CU-SAME: workgroup(%{{.*}} : memref<128xf32, #gpu.address_space<workgroup>>)
+// CU-SAME: workgroup(%{{.*}} : memref<128xf32, #gpu.address_space<workgroup>> {llvm.align = 32 : i64})
 // CHECK: scf.for
 // CHECK: arith.addf
 // VK: gpu.subgroup_reduce add
