@@ -86,6 +86,11 @@ llm.weight @w : !llm.weight<8x32, q4_0, rows16> {sources = ["w"]}
 
 // -----
 
+// expected-error @+1 {{layout split holds q8_0 or q4_0 weights, not q4_k}}
+llm.weight @w : !llm.weight<32x256, q4_k, split> {sources = ["w"]}
+
+// -----
+
 // expected-error @+1 {{kv_cache sizes must be positive}}
 func.func @f(%kv: !llm.kv_cache<layers = 0, kvHeads = 2, headDim = 16, blockSize = 16, f32>) { return }
 

@@ -15,8 +15,8 @@ llm.weight @wk : !llm.weight<32x64, q8_0> {sources = ["model.layers.0.self_attn.
 llm.weight @bk : !llm.weight<32, f32> {sources = ["model.layers.0.self_attn.k_proj.bias"]}
 // CHECK: llm.weight @wk6 : !llm.weight<32x256, q6_k>
 llm.weight @wk6 : !llm.weight<32x256, q6_k> {sources = ["a"]}
-// CHECK: llm.weight @wk4 : !llm.weight<32x256, q4_k, split>
-llm.weight @wk4 : !llm.weight<32x256, q4_k, split> {sources = ["b"]}
+// CHECK: llm.weight @wk4 : !llm.weight<32x256, q4_0, split>
+llm.weight @wk4 : !llm.weight<32x256, q4_0, split> {sources = ["b"]}
 // CHECK: llm.weight @wb : !llm.weight<32x256, bf16>
 llm.weight @wb : !llm.weight<32x256, bf16> {sources = ["c"]}
 
