@@ -396,14 +396,19 @@ private:
       weightBytes += r.bytes;
       requests.push_back(std::move(r));
     }
-    auto packStart = now();
-    PackStats stats;
-    Status packed = packWeights(*source, requests,
-                                options.output + "/weights.bin",
-                                options.threads, &stats);
-    if (packed.isError())
-      return fail(packed.message());
-    packSeconds = seconds(packStart);
+    // --no-weights: the artifact is packed later, where it runs (llmc pack).
+    if (!options.noWeights) {
+      auto packStart = now();
+      PackStats stats;
+      Status packed = packWeights(*source, requests,
+                                  options.output + "/weights.bin",
+                                  options.threads, &stats);
+      if (packed.isError())
+        return fail(packed.message());
+      packSeconds = seconds(packStart);
+    } else {
+      llvm::sys::fs::remove(options.output + "/weights.bin");
+    }
 
     if (auto err = copyTokenizer())
       return err;
@@ -514,6 +519,9 @@ private:
                         : 0.0)
                     .str();
     }
+    if (options.noWeights)
+      report << "weights.bin not written (--no-weights): run `llmc pack "
+             << options.model << " " << options.output << "` before running\n";
     report << llvm::formatv("kernels: {0} {1}; program {2} bytes; "
                             "weights {3} bytes ({4:f1} MiB)\n",
                             kernels,

@@ -40,6 +40,9 @@ struct CompileOptions {
   /// Write the IR of every phase, and LLVM IR and assembly, to this folder.
   std::string saveTemps;
   int threads = 0;               // packing threads (0 = all cores)
+  /// Write everything but weights.bin (`llmc pack` writes it later, e.g. on
+  /// the machine that runs the artifact).
+  bool noWeights = false;
 };
 
 /// The phases in order; --compile-to takes one of these names.

@@ -65,6 +65,9 @@ void addCompileCommand(CLI::App &app) {
                   "stderr; repeatable");
   cmd->add_option("--save-temps", options->saveTemps,
                   "write the IR of every phase, LLVM IR and assembly here");
+  cmd->add_flag("--no-weights", options->noWeights,
+                "do not write weights.bin (run `llmc pack MODEL OUT` where the "
+                "artifact runs)");
   cmd->add_option("--threads", options->threads,
                   "threads for packing weights (default: all cores)")
       ->check(CLI::Range(0, 1024));
