@@ -51,7 +51,14 @@ if [[ ! -d bench/llamacpp/node_modules/node-llama-cpp ]]; then
     exit 1
   fi
   echo "setup: installing node-llama-cpp into bench/llamacpp"
-  (cd bench/llamacpp && npm ci --omit=optional --no-audit --no-fund --loglevel=error)
+  # Not `npm ci`: the registry mirror serves only the Linux builds of
+  # node-llama-cpp's optional platform packages, so the lock file cannot list
+  # the others, and npm 11's `ci` rejects such a lock. `install --no-save`
+  # follows the lock (exact versions) without rewriting it.
+  (cd bench/llamacpp && npm install --no-save --omit=optional --no-audit --no-fund --loglevel=error)
+  node -e 'const want = require("./bench/llamacpp/package.json").dependencies["node-llama-cpp"];
+           const got = require("./bench/llamacpp/node_modules/node-llama-cpp/package.json").version;
+           if (got !== want) { console.error(`setup: node-llama-cpp ${got} installed, ${want} expected`); process.exit(1); }'
 fi
 
 # The tests run numpy references and jinja2 renderings with Debian's python.
