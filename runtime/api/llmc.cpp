@@ -7,10 +7,13 @@
 
 #include "llmc/llmc.h"
 
+#include "runtime/chat/ChatTemplate.h"
+#include "runtime/engine/Conversation.h"
 #include "runtime/engine/Generator.h"
 
 #include <cstring>
 #include <map>
+#include <memory>
 #include <new>
 #include <string>
 
@@ -30,6 +33,14 @@ struct llmc_session {
 
 struct llmc_sampler {
   Sampler sampler;
+};
+
+struct llmc_chat {
+  llmc_session *session = nullptr;
+  int32_t seq = -1;
+  std::unique_ptr<ChatTemplate> chatTemplate;
+  std::unique_ptr<Conversation> conversation;
+  int32_t reused = 0;
 };
 
 namespace {
@@ -69,6 +80,40 @@ SamplerOptions toSamplerOptions(const llmc_sampler_options *o) {
   s.repeatLastN = o->repeat_last_n;
   s.seed = o->seed;
   return s;
+}
+
+GenerateOptions toGenerateOptions(const llmc_generate_options &o) {
+  GenerateOptions g;
+  g.maxTokens = o.max_tokens;
+  g.sampling = toSamplerOptions(&o.sampling);
+  g.stopAtEndOfGeneration = o.ignore_eos == 0;
+  for (size_t i = 0; i < o.n_stop; ++i)
+    if (o.stop && o.stop[i])
+      g.stopStrings.push_back(o.stop[i]);
+  return g;
+}
+
+TextCallback toTextCallback(llmc_text_callback callback, void *user) {
+  if (!callback)
+    return {};
+  return [callback, user](int32_t token, const std::string &piece) {
+    return piece.empty() ||
+           callback(user, token, piece.data(), piece.size()) == 0;
+  };
+}
+
+/// Copies `s` with its NUL into `text` when it fits (the llmc_detokenize
+/// convention).
+llmc_status copyOut(const std::string &s, const char *who, char *text,
+                    size_t capacity, size_t *length) {
+  *length = s.size();
+  if (s.size() + 1 > capacity)
+    return fail(LLMC_ERROR_CAPACITY, std::string(who) + ": " +
+                                         std::to_string(s.size() + 1) +
+                                         " bytes do not fit in " +
+                                         std::to_string(capacity));
+  std::memcpy(text, s.c_str(), s.size() + 1);
+  return LLMC_OK;
 }
 
 template <typename F> llmc_status guard(F &&f) {
@@ -165,14 +210,7 @@ llmc_status llmc_detokenize(const llmc_model *model, const int32_t *tokens,
   return guard([&] {
     std::string s = model->tokenizer->decode(
         std::vector<int32_t>(tokens, tokens + n_tokens));
-    *length = s.size();
-    if (s.size() + 1 > capacity)
-      return fail(LLMC_ERROR_CAPACITY, "llmc_detokenize: " +
-                                           std::to_string(s.size() + 1) +
-                                           " bytes do not fit in " +
-                                           std::to_string(capacity));
-    std::memcpy(text, s.c_str(), s.size() + 1);
-    return LLMC_OK;
+    return copyOut(s, "llmc_detokenize", text, capacity, length);
   });
 }
 
@@ -242,6 +280,21 @@ llmc_status llmc_sequence_remove(llmc_session *session, int32_t seq) {
 
 int32_t llmc_sequence_length(const llmc_session *session, int32_t seq) {
   return session ? static_cast<int32_t>(session->session->length(seq)) : -1;
+}
+
+llmc_status llmc_sequence_truncate(llmc_session *session, int32_t seq,
+                                   int32_t length) {
+  if (!session)
+    return fail(LLMC_ERROR_INVALID_ARGUMENT, "llmc_sequence_truncate: null session");
+  return guard([&] {
+    if (Status st = session->session->truncateSequence(seq, length); st.isError())
+      return failStatus(st, LLMC_ERROR_INVALID_ARGUMENT);
+    session->logits.erase(seq);
+    auto &history = session->history[seq];
+    if (history.size() > static_cast<size_t>(length))
+      history.resize(static_cast<size_t>(length));
+    return LLMC_OK;
+  });
 }
 
 llmc_status llmc_prefill(llmc_session *session, int32_t seq,
@@ -365,18 +418,8 @@ llmc_status llmc_generate(llmc_session *session, int32_t seq,
       return failStatus(st, codeFor(st));
     auto &history = session->history[seq];
     history.insert(history.end(), tokens.begin(), tokens.end());
-    GenerateOptions g;
-    g.maxTokens = o.max_tokens;
-    g.sampling = toSamplerOptions(&o.sampling);
-    g.stopAtEndOfGeneration = o.ignore_eos == 0;
-    for (size_t i = 0; i < o.n_stop; ++i)
-      if (o.stop && o.stop[i])
-        g.stopStrings.push_back(o.stop[i]);
-    TextCallback onText;
-    if (callback)
-      onText = [&](int32_t token, const std::string &piece) {
-        return piece.empty() || callback(user, token, piece.data(), piece.size()) == 0;
-      };
+    GenerateOptions g = toGenerateOptions(o);
+    TextCallback onText = toTextCallback(callback, user);
     auto result = generate(*session->session, seq, tokenizer, logits, history,
                            g, onText);
     if (!result.ok())
@@ -388,6 +431,123 @@ llmc_status llmc_generate(llmc_session *session, int32_t seq,
                    result->tokens.begin() + result->decodeSteps);
     if (result->reason == StopReason::Cancelled)
       return fail(LLMC_ERROR_CANCELLED, "cancelled by the callback");
+    return LLMC_OK;
+  });
+}
+
+llmc_status llmc_chat_render(const llmc_model *model,
+                             const llmc_chat_message *messages,
+                             size_t n_messages, int add_generation_prompt,
+                             char *text, size_t capacity, size_t *length) {
+  if (!model || (!messages && n_messages) || !length || (!text && capacity))
+    return fail(LLMC_ERROR_INVALID_ARGUMENT, "llmc_chat_render: null argument");
+  if (!model->tokenizer || model->tokenizer->chatTemplate().empty())
+    return fail(LLMC_ERROR_UNSUPPORTED, "the model has no chat template");
+  return guard([&] {
+    ChatTemplateContext context;
+    for (size_t i = 0; i < n_messages; ++i) {
+      if (!messages[i].role || !messages[i].content)
+        return fail(LLMC_ERROR_INVALID_ARGUMENT,
+                    "llmc_chat_render: message " + std::to_string(i) +
+                        " has a null role or content");
+      context.messages.push_back({messages[i].role, messages[i].content});
+    }
+    context.addGenerationPrompt = add_generation_prompt != 0;
+    context.bosToken = model->tokenizer->bosToken();
+    context.eosToken = model->tokenizer->eosToken();
+    // Parsed per call: rendering is cheap next to running the model, and the
+    // model handle stays immutable.
+    auto parsed = ChatTemplate::parse(model->tokenizer->chatTemplate());
+    if (!parsed.ok())
+      return fail(LLMC_ERROR_UNSUPPORTED, "chat template: " + parsed.message());
+    auto rendered = (*parsed)->render(context);
+    if (!rendered.ok())
+      return fail(LLMC_ERROR_INVALID_ARGUMENT,
+                  "chat template: " + rendered.message());
+    return copyOut(*rendered, "llmc_chat_render", text, capacity, length);
+  });
+}
+
+llmc_status llmc_chat_create(llmc_session *session, int32_t seq,
+                             const char *system, const char *chat_template,
+                             llmc_chat **out) {
+  if (!session || !out)
+    return fail(LLMC_ERROR_INVALID_ARGUMENT, "llmc_chat_create: null argument");
+  *out = nullptr;
+  const Tokenizer *tokenizer = session->model->tokenizer.get();
+  if (!tokenizer)
+    return fail(LLMC_ERROR_UNSUPPORTED, "the artifact has no tokenizer");
+  std::string source = chat_template ? chat_template : tokenizer->chatTemplate();
+  if (source.empty())
+    return fail(LLMC_ERROR_UNSUPPORTED,
+                "the model has no chat template; pass one to llmc_chat_create");
+  return guard([&] {
+    auto chat = std::make_unique<llmc_chat>();
+    chat->session = session;
+    chat->seq = seq;
+    auto parsed = ChatTemplate::parse(source);
+    if (!parsed.ok())
+      return fail(LLMC_ERROR_INVALID_ARGUMENT, "chat template: " + parsed.message());
+    chat->chatTemplate = parsed.take();
+    auto conversation =
+        Conversation::create(*session->session, seq, *tokenizer,
+                             *chat->chatTemplate, system ? system : "");
+    if (!conversation.ok())
+      return failStatus(conversation.status(), LLMC_ERROR_INVALID_ARGUMENT);
+    chat->conversation = conversation.take();
+    session->logits.erase(seq);
+    session->history.erase(seq);
+    *out = chat.release();
+    return LLMC_OK;
+  });
+}
+
+void llmc_chat_free(llmc_chat *chat) { delete chat; }
+
+llmc_status llmc_chat_send(llmc_chat *chat, const char *message,
+                           const llmc_generate_options *options,
+                           llmc_text_callback callback, void *user,
+                           size_t *n_generated) {
+  if (!chat || !message)
+    return fail(LLMC_ERROR_INVALID_ARGUMENT, "llmc_chat_send: null argument");
+  if (options && options->struct_size != sizeof(llmc_generate_options))
+    return fail(LLMC_ERROR_INVALID_ARGUMENT,
+                "llmc_chat_send: options.struct_size does not match");
+  llmc_generate_options defaults;
+  llmc_generate_options_init(&defaults);
+  const llmc_generate_options &o = options ? *options : defaults;
+  return guard([&] {
+    llmc_session *session = chat->session;
+    auto turn = chat->conversation->send(message, toGenerateOptions(o),
+                                         toTextCallback(callback, user));
+    session->logits.erase(chat->seq);
+    session->history[chat->seq] = chat->conversation->cachedTokens();
+    if (!turn.ok())
+      return failStatus(turn.status(), turn.message().rfind("chat template", 0) == 0
+                                           ? LLMC_ERROR_INVALID_ARGUMENT
+                                           : codeFor(turn.status()));
+    chat->reused = static_cast<int32_t>(turn->reusedTokens);
+    if (n_generated)
+      *n_generated = turn->generation.tokens.size();
+    if (turn->generation.reason == StopReason::Cancelled)
+      return fail(LLMC_ERROR_CANCELLED, "cancelled by the callback");
+    return LLMC_OK;
+  });
+}
+
+int32_t llmc_chat_reused_tokens(const llmc_chat *chat) {
+  return chat ? chat->reused : -1;
+}
+
+llmc_status llmc_chat_reset(llmc_chat *chat) {
+  if (!chat)
+    return fail(LLMC_ERROR_INVALID_ARGUMENT, "llmc_chat_reset: null chat");
+  return guard([&] {
+    if (Status st = chat->conversation->reset(); st.isError())
+      return failStatus(st, LLMC_ERROR_INVALID_ARGUMENT);
+    chat->session->logits.erase(chat->seq);
+    chat->session->history.erase(chat->seq);
+    chat->reused = 0;
     return LLMC_OK;
   });
 }

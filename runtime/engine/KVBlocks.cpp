@@ -2,6 +2,8 @@
 
 #include "runtime/engine/KVBlocks.h"
 
+#include <algorithm>
+
 namespace llmc {
 
 KVBlockAllocator::KVBlockAllocator(int32_t blocks)
@@ -40,6 +42,16 @@ Status SequenceBlocks::reserve(KVBlockAllocator &allocator, int64_t tokens,
     blocks.push_back(block);
   }
   return Status::ok();
+}
+
+void SequenceBlocks::truncate(KVBlockAllocator &allocator, int64_t tokens,
+                              int64_t blockSize) {
+  size_t keep = static_cast<size_t>((tokens + blockSize - 1) / blockSize);
+  while (blocks.size() > keep) {
+    (void)allocator.release(blocks.back());
+    blocks.pop_back();
+  }
+  length = std::min(length, tokens);
 }
 
 void SequenceBlocks::release(KVBlockAllocator &allocator) {

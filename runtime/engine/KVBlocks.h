@@ -38,6 +38,8 @@ struct SequenceBlocks {
   int64_t length = 0;
   /// Grows the block list to hold `tokens` tokens.
   Status reserve(KVBlockAllocator &allocator, int64_t tokens, int64_t blockSize);
+  /// Keeps the first `tokens` tokens and returns the blocks past them.
+  void truncate(KVBlockAllocator &allocator, int64_t tokens, int64_t blockSize);
   /// Returns every block to the allocator.
   void release(KVBlockAllocator &allocator);
   /// The cache slot of position `pos` (block * blockSize + offset).

@@ -105,6 +105,18 @@ Status Session::resetSequence(int seq) {
   return Status::ok();
 }
 
+Status Session::truncateSequence(int seq, int64_t length) {
+  SequenceBlocks *s = find(seq);
+  if (!s)
+    return Status::error("no sequence " + std::to_string(seq));
+  if (length < 0 || length > s->length)
+    return Status::error("cannot truncate sequence " + std::to_string(seq) +
+                         " of " + std::to_string(s->length) + " tokens to " +
+                         std::to_string(length));
+  s->truncate(allocator_, length, blockSize_);
+  return Status::ok();
+}
+
 int64_t Session::length(int seq) const {
   auto it = sequences_.find(seq);
   return it == sequences_.end() ? -1 : it->second.length;

@@ -41,6 +41,10 @@ public:
   Status removeSequence(int seq);
   /// Forgets a sequence's tokens but keeps it.
   Status resetSequence(int seq);
+  /// Keeps the first `length` tokens of a sequence (their KV entries stay
+  /// valid) and returns the blocks past them; the next prefill or decode
+  /// continues from position `length`. Chat turns reuse a shared prefix so.
+  Status truncateSequence(int seq, int64_t length);
   int64_t length(int seq) const;
 
   int64_t vocabSize() const { return vocab_; }

@@ -6,7 +6,9 @@
  * round trips and capacity reporting, prefill/decode/logits, the sampler's
  * determinism, generation with a streaming callback, stop strings and
  * cancellation, and that one decode step over two sequences of different
- * lengths gives the same logits as two separate runs (batching).
+ * lengths gives the same logits as two separate runs (batching), that a
+ * truncated sequence continues like a fresh one, and chat: rendering with the
+ * model's template, conversations that reuse the KV cache, reset, errors.
  */
 #include <llmc/llmc.h>
 
@@ -210,6 +212,92 @@ int main(int argc, char **argv) {
           "generate with a stop string");
     CHECK(strchr(c3.text, stop[0]) == NULL && strncmp(c1.text, c3.text, c3.length) == 0,
           "stopped before '%s': '%s'", stop, c3.text);
+  }
+
+  /* Truncation keeps a prefix in the KV cache: A+B, truncated to A, then C
+     gives the logits of a fresh A+C (1e-4: chunks round differently). */
+  {
+    int32_t t1, t2;
+    const int32_t ab[8] = {1, 20, 30, 40, 50, 60, 70, 80};
+    const int32_t cc[3] = {90, 91, 92};
+    const int32_t ac[7] = {1, 20, 30, 40, 90, 91, 92};
+    llmc_sequence_add(session, &t1);
+    llmc_sequence_add(session, &t2);
+    CHECK(llmc_prefill(session, t1, ab, 8) == LLMC_OK, "prefill A+B");
+    CHECK(llmc_sequence_truncate(session, t1, 5) == LLMC_OK, "truncate: %s",
+          llmc_last_error());
+    CHECK(llmc_sequence_truncate(session, t1, 4) == LLMC_OK, "truncate again");
+    CHECK(llmc_sequence_length(session, t1) == 4 && llmc_logits(session, t1) == NULL,
+          "truncated to 4 tokens without logits");
+    CHECK(llmc_sequence_truncate(session, t1, 5) == LLMC_ERROR_INVALID_ARGUMENT &&
+              llmc_sequence_truncate(session, t1, -1) == LLMC_ERROR_INVALID_ARGUMENT,
+          "truncating to more tokens than held, or fewer than none");
+    CHECK(llmc_prefill(session, t1, cc, 3) == LLMC_OK, "prefill C");
+    CHECK(llmc_prefill(session, t2, ac, 7) == LLMC_OK, "prefill A+C");
+    float d = max_abs_diff(llmc_logits(session, t1), llmc_logits(session, t2), vocab);
+    CHECK(d <= 1e-4f, "truncated and continued vs fresh: %g", d);
+    printf("truncated and continued vs fresh: max |diff| %g\n", d);
+    llmc_sequence_remove(session, t1);
+    llmc_sequence_remove(session, t2);
+  }
+
+  /* Chat: the model's template (Llama 2's), rendering and conversations. */
+  {
+    const llmc_chat_message ok[2] = {{"user", "hello"}, {"assistant", "hi there"}};
+    const llmc_chat_message twice[2] = {{"user", "hello"}, {"user", "again"}};
+    char prompt[1024];
+    size_t length = 0;
+    CHECK(llmc_chat_render(model, ok, 2, 1, prompt, sizeof prompt, &length) == LLMC_OK,
+          "render: %s", llmc_last_error());
+    printf("rendered: %s\n", prompt);
+    size_t needed = 0;
+    CHECK(llmc_chat_render(model, ok, 2, 1, prompt, 4, &needed) == LLMC_ERROR_CAPACITY &&
+              needed == length,
+          "render into a small buffer: %zu vs %zu", needed, length);
+    CHECK(llmc_chat_render(model, twice, 2, 1, prompt, sizeof prompt, &length) ==
+                  LLMC_ERROR_INVALID_ARGUMENT &&
+              strstr(llmc_last_error(), "roles must alternate") != NULL,
+          "the template's raise_exception: %s", llmc_last_error());
+
+    int32_t cs;
+    llmc_sequence_add(session, &cs);
+    llmc_chat *chat = NULL;
+    CHECK(llmc_chat_create(session, cs, NULL, NULL, &chat) == LLMC_OK,
+          "chat: %s", llmc_last_error());
+    llmc_generate_options co;
+    llmc_generate_options_init(&co);
+    co.max_tokens = 6;
+    struct collected r1, r2, r3;
+    memset(&r1, 0, sizeof r1);
+    memset(&r2, 0, sizeof r2);
+    memset(&r3, 0, sizeof r3);
+    CHECK(chat && llmc_chat_send(chat, "hello", &co, collect, &r1, NULL) == LLMC_OK,
+          "turn 1: %s", llmc_last_error());
+    CHECK(llmc_chat_reused_tokens(chat) == 0, "turn 1 reuses nothing");
+    int32_t after1 = llmc_sequence_length(session, cs);
+    CHECK(llmc_chat_send(chat, "and again", &co, collect, &r2, NULL) == LLMC_OK,
+          "turn 2: %s", llmc_last_error());
+    int32_t reused = llmc_chat_reused_tokens(chat);
+    CHECK(reused > 0 && reused <= after1, "turn 2 reused %d of %d", reused, after1);
+    printf("chat turn 2 took %d tokens from the cache\n", reused);
+    CHECK(llmc_chat_reset(chat) == LLMC_OK, "reset");
+    CHECK(llmc_chat_send(chat, "hello", &co, collect, &r3, NULL) == LLMC_OK &&
+              llmc_chat_reused_tokens(chat) == 0 && strcmp(r1.text, r3.text) == 0,
+          "after a reset the first turn again: '%s' vs '%s'", r1.text, r3.text);
+    llmc_chat_free(chat);
+
+    llmc_chat *own = NULL;
+    CHECK(llmc_chat_create(session, cs, "be brief",
+                           "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}",
+                           &own) == LLMC_OK,
+          "own template: %s", llmc_last_error());
+    CHECK(own && llmc_chat_send(own, "hello", &co, NULL, NULL, NULL) == LLMC_OK,
+          "send with the own template: %s", llmc_last_error());
+    llmc_chat_free(own);
+    llmc_chat *broken = NULL;
+    CHECK(llmc_chat_create(session, cs, NULL, "{% for", &broken) ==
+                  LLMC_ERROR_INVALID_ARGUMENT && broken == NULL,
+          "a broken template is refused");
   }
 
   llmc_session_free(session);

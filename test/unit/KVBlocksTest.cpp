@@ -69,3 +69,23 @@ TEST(KVBlocks, ExhaustionKeepsTheBlocksAlreadyGranted) {
   s.release(allocator);
   EXPECT_EQ(allocator.available(), 3);
 }
+
+TEST(KVBlocks, TruncateKeepsThePrefixBlocksAndReturnsTheRest) {
+  KVBlockAllocator allocator(10);
+  SequenceBlocks s;
+  ASSERT_TRUE(s.reserve(allocator, 40, 16).isOk()); // 3 blocks
+  s.length = 40;
+  std::vector<int32_t> before = s.blocks;
+  s.truncate(allocator, 17, 16); // positions 0..16 need 2 blocks
+  EXPECT_EQ(s.length, 17);
+  ASSERT_EQ(s.blocks.size(), 2u);
+  EXPECT_EQ(s.blocks[0], before[0]); // the kept positions keep their slots
+  EXPECT_EQ(s.blocks[1], before[1]);
+  EXPECT_EQ(allocator.available(), 8);
+  s.truncate(allocator, 16, 16); // exactly one full block
+  EXPECT_EQ(s.blocks.size(), 1u);
+  s.truncate(allocator, 0, 16);
+  EXPECT_TRUE(s.blocks.empty());
+  EXPECT_EQ(s.length, 0);
+  EXPECT_EQ(allocator.available(), 10);
+}

@@ -8,6 +8,8 @@
 #ifndef LLMC_TOOLS_LLMC_COMMANDS_H
 #define LLMC_TOOLS_LLMC_COMMANDS_H
 
+#include "runtime/sampler/Sampler.h"
+
 #include <CLI/CLI.hpp>
 
 namespace llmc::cli {
@@ -17,9 +19,14 @@ int &exitCode();
 /// Prints "llmc: <message>" to stderr and sets a non-zero exit code.
 void fail(const std::string &message);
 
+/// --temp, --top-k, --top-p, --min-p, --repeat-penalty, --repeat-last-n,
+/// --seed (run and chat).
+void addSamplingOptions(CLI::App &cmd, SamplerOptions &sampling);
+
 // Run-side verbs (runtime only).
 void addTokenizeCommand(CLI::App &app);
 void addRunCommand(CLI::App &app);
+void addChatCommand(CLI::App &app);
 void addInspectCommand(CLI::App &app);
 void addBenchCommand(CLI::App &app);
 void addPerplexityCommand(CLI::App &app);

@@ -94,10 +94,10 @@ void runPerplexity(const PerplexityArgs &args) {
   std::vector<float> logits;
   for (int w = 0; w < windows; ++w) {
     size_t begin = static_cast<size_t>(w) * stride;
-    std::vector<int32_t> input;
+    std::vector<int32_t> input(tokens.begin() + begin,
+                               tokens.begin() + begin + body);
     if (bos >= 0)
-      input.push_back(bos);
-    input.insert(input.end(), tokens.begin() + begin, tokens.begin() + begin + body);
+      input.insert(input.begin(), bos);
     if (Status st = s.resetSequence(*seq); st.isError())
       return fail(st.message());
     if (Status st = s.prefill(*seq, input, &logits, /*allPositions=*/true);

@@ -177,6 +177,25 @@ void runArtifact(const RunArgs &args) {
 }
 } // namespace
 
+void addSamplingOptions(CLI::App &cmd, SamplerOptions &sampling) {
+  cmd.add_option("--temp", sampling.temperature, "temperature (0: greedy)")
+      ->check(CLI::Range(0.0, 100.0));
+  cmd.add_option("--top-k", sampling.topK, "keep the k most likely (0: off)")
+      ->check(CLI::Range(0, 1 << 24));
+  cmd.add_option("--top-p", sampling.topP, "nucleus sampling (1: off)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--min-p", sampling.minP,
+                 "drop tokens below min-p x the top probability (0: off)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--repeat-penalty", sampling.repeatPenalty,
+                 "penalty on recent tokens (1: off)")
+      ->check(CLI::Range(0.0, 100.0));
+  cmd.add_option("--repeat-last-n", sampling.repeatLastN,
+                 "tokens the penalty looks back over")
+      ->check(CLI::Range(0, 1 << 24));
+  cmd.add_option("--seed", sampling.seed, "random seed");
+}
+
 void addRunCommand(CLI::App &app) {
   auto args = std::make_shared<RunArgs>();
   CLI::App *cmd = app.add_subcommand("run", "Run a compiled artifact");
@@ -188,20 +207,7 @@ void addRunCommand(CLI::App &app) {
   prompt->excludes(tokens);
   cmd->add_option("-n,--n-predict", args->n, "tokens to generate")
       ->check(CLI::Range(0, 1 << 20));
-  cmd->add_option("--temp", args->sampling.temperature,
-                  "temperature (0: greedy)")
-      ->check(CLI::Range(0.0, 100.0));
-  cmd->add_option("--top-k", args->sampling.topK, "keep the k most likely (0: off)")
-      ->check(CLI::Range(0, 1 << 24));
-  cmd->add_option("--top-p", args->sampling.topP, "nucleus sampling (1: off)")
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--min-p", args->sampling.minP,
-                  "drop tokens below min-p x the top probability (0: off)")
-      ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--repeat-penalty", args->sampling.repeatPenalty,
-                  "penalty on recent tokens (1: off)")
-      ->check(CLI::Range(0.0, 100.0));
-  cmd->add_option("--seed", args->sampling.seed, "random seed");
+  addSamplingOptions(*cmd, args->sampling);
   cmd->add_option("--threads", args->threads, "CPU threads (0: all cores)")
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--ctx", args->context, "context length (0: compiled)")

@@ -33,6 +33,7 @@ int main(int argc, char **argv) {
   app.require_subcommand(0, 1);
 
   llmc::cli::addRunCommand(app);
+  llmc::cli::addChatCommand(app);
   llmc::cli::addInspectCommand(app);
   llmc::cli::addBenchCommand(app);
   llmc::cli::addPerplexityCommand(app);

@@ -47,8 +47,9 @@
 extern "C" {
 #endif
 
-/* The API version: bumped when a declaration of this header changes. */
-#define LLMC_API_VERSION 1
+/* The API version: bumped when a declaration of this header changes
+ * (2: llmc_sequence_truncate and the chat calls). */
+#define LLMC_API_VERSION 2
 
 typedef enum llmc_status {
   LLMC_OK = 0,
@@ -63,6 +64,7 @@ typedef enum llmc_status {
 typedef struct llmc_model llmc_model;
 typedef struct llmc_session llmc_session;
 typedef struct llmc_sampler llmc_sampler;
+typedef struct llmc_chat llmc_chat;
 
 /* LLMC_API_VERSION of the library that is linked. */
 LLMC_API int llmc_api_version(void);
@@ -123,6 +125,11 @@ LLMC_API llmc_status llmc_sequence_add(llmc_session *session, int32_t *seq);
 LLMC_API llmc_status llmc_sequence_remove(llmc_session *session, int32_t seq);
 /* Tokens the sequence holds. */
 LLMC_API int32_t llmc_sequence_length(const llmc_session *session, int32_t seq);
+/* Keeps the first `length` tokens of a sequence (their KV cache entries stay
+ * valid; the next prefill continues after them) and frees the rest. Its
+ * logits are gone until the next prefill or decode. */
+LLMC_API llmc_status llmc_sequence_truncate(llmc_session *session, int32_t seq,
+                                            int32_t length);
 
 /* Appends tokens to a sequence and computes their logits (the last token's
  * are kept: llmc_logits). */
@@ -183,6 +190,50 @@ LLMC_API llmc_status llmc_generate(llmc_session *session, int32_t seq,
                                    const llmc_generate_options *options,
                                    llmc_text_callback callback, void *user,
                                    size_t *n_generated);
+
+/* ---- Chat --------------------------------------------------------------- */
+
+typedef struct llmc_chat_message {
+  const char *role;    /* "system", "user", "assistant", ... */
+  const char *content; /* UTF-8 */
+} llmc_chat_message;
+
+/* The prompt text of `messages` under the model's chat template (its
+ * tokenizer_config.json or GGUF chat_template), as transformers'
+ * apply_chat_template(tokenize=False) renders it; NUL-terminated, *length
+ * is the length needed without the NUL (LLMC_ERROR_CAPACITY when it does
+ * not fit). LLMC_ERROR_UNSUPPORTED when the model has no template;
+ * LLMC_ERROR_INVALID_ARGUMENT when the template refuses the messages (its
+ * raise_exception message is in llmc_last_error). */
+LLMC_API llmc_status llmc_chat_render(const llmc_model *model,
+                                      const llmc_chat_message *messages,
+                                      size_t n_messages,
+                                      int add_generation_prompt, char *text,
+                                      size_t capacity, size_t *length);
+
+/* A conversation on sequence `seq` of `session`, which it takes over (the
+ * sequence is emptied first). `system` (may be NULL) is the system message;
+ * `chat_template` (may be NULL: the model's) is a Jinja chat template. Free
+ * the chat before its session. */
+LLMC_API llmc_status llmc_chat_create(llmc_session *session, int32_t seq,
+                                      const char *system,
+                                      const char *chat_template,
+                                      llmc_chat **out);
+LLMC_API void llmc_chat_free(llmc_chat *chat);
+/* Adds the user's message, renders the conversation, prefills only what the
+ * sequence does not already hold (the tokens it shares with the previous
+ * turn stay in the KV cache), streams the reply to `callback` (may be NULL)
+ * and adds it to the conversation. Old exchanges are left out when the
+ * context runs short. `options->add_bos` is ignored (templates write their
+ * own). On failure the conversation is as before the call. */
+LLMC_API llmc_status llmc_chat_send(llmc_chat *chat, const char *message,
+                                    const llmc_generate_options *options,
+                                    llmc_text_callback callback, void *user,
+                                    size_t *n_generated);
+/* Tokens of the last llmc_chat_send's prompt that came from the KV cache. */
+LLMC_API int32_t llmc_chat_reused_tokens(const llmc_chat *chat);
+/* Forgets every message but the system message. */
+LLMC_API llmc_status llmc_chat_reset(llmc_chat *chat);
 
 #ifdef __cplusplus
 }
