@@ -212,7 +212,7 @@ void addRunCommand(CLI::App &app) {
       ->check(CLI::Range(0, 1024));
   cmd->add_option("--ctx", args->context, "context length (0: compiled)")
       ->check(CLI::Range(0, 1 << 24));
-  cmd->add_option("--device", args->device, "cpu");
+  cmd->add_option("--device", args->device, "cpu, vulkan[:N] or cuda[:N]");
   cmd->add_flag("--json", args->json, "print one JSON object");
   cmd->add_option("--dump-logits", args->dumpLogits,
                   "write f32 logits of every prompt position to this file");
