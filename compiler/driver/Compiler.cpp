@@ -31,6 +31,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/Pass.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/ADT/StringExtras.h"
@@ -219,8 +220,18 @@ private:
           },
           /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
     }
+    // A pass's diagnostics become the one error line: the first error's
+    // message (the op and the problem), without MLIR's location prefix.
+    std::string firstError;
+    ScopedDiagnosticHandler handler(context.get(), [&](Diagnostic &d) {
+      if (d.getSeverity() == DiagnosticSeverity::Error && firstError.empty())
+        firstError = d.str();
+      return success();
+    });
     if (failed(pm.run(target)))
-      return fail("pass pipeline '" + pipeline + "' failed");
+      return fail(firstError.empty()
+                      ? "pass pipeline '" + pipeline + "' failed"
+                      : firstError);
     return llvm::Error::success();
   }
 
