@@ -50,6 +50,15 @@ int64_t weightRowGroup(WeightType w) {
   }
 }
 
+/// Only computes and stores f32 rows: no bias, rope, SwiGLU, residual, KV
+/// append or quantization fused after it (an output matrix).
+bool isPlainStore(LinearPlan &plan) {
+  return plan.storeF32 && !plan.up && !plan.rope && !plan.kvAppend &&
+         !plan.residual && !plan.storeQ8 && !plan.quantize &&
+         !plan.linear.getBias() &&
+         cast<ShapedType>(plan.storeF32.getType()).getRank() == 2;
+}
+
 class LinearEmitter {
 public:
   LinearEmitter(KernelEmitter &e, KernelViews &views) : e(e), b(e.b), views(views) {}
@@ -110,10 +119,13 @@ LogicalResult LinearEmitter::emit(func::FuncOp kernel) {
     input = linear.getInput();
     if (!plan.isUp)
       plans.push_back(plan);
-    if (plan.rows() % 16)
-      return linear.emitOpError() << "CPU linear kernels need a multiple of 16 "
-                                     "output rows, got "
-                                  << plan.rows();
+    // A tail of fewer than 16 rows (a vocabulary such as 32001) is stored
+    // with a masked store; the fused epilogues work on whole 16-row vectors.
+    if (plan.rows() % 16 && !isPlainStore(plan))
+      return linear.emitOpError()
+             << "CPU linear kernels with a fused epilogue need a multiple of "
+                "16 output rows, got "
+             << plan.rows();
   }
   int64_t tileRows = linearTileRows(kernel);
 
@@ -238,6 +250,13 @@ void LinearEmitter::emitTile(LinearPlan plan, Value tile,
           Value h = b.create<arith::DivUIOp>(loc, row, e.idx(d));
           Value dd = b.create<arith::RemUIOp>(loc, row, e.idx(d));
           b.create<vector::StoreOp>(loc, v, out, ValueRange{token, h, dd});
+        } else if (n % lanes) {
+          // The last vector of a tail holds fewer than `lanes` rows.
+          Value count = e.min(e.idx(lanes), b.create<arith::SubIOp>(loc, rows, c));
+          Value mask = b.create<vector::CreateMaskOp>(
+              loc, VectorType::get({lanes}, b.getI1Type()), ValueRange{count});
+          b.create<vector::MaskedStoreOp>(loc, out, ValueRange{token, row},
+                                          mask, v);
         } else {
           b.create<vector::StoreOp>(loc, v, out, ValueRange{token, row});
         }
