@@ -105,8 +105,8 @@ Status VulkanDevice::load(std::shared_ptr<const Artifact> artifact,
                            std::to_string(w.bytes) + " bytes, more than " +
                            deviceName + " can bind in one buffer "
                            "(maxStorageBufferRange " + std::to_string(maxRange) +
-                           " bytes); recompile the model for this device so "
-                           "the compiler splits it");
+                           " bytes); weights are not split across bindings yet, so "
+                           "this model does not fit this device");
   }
 
   loaded_ = false;
