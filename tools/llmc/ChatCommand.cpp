@@ -81,6 +81,7 @@ public:
     interrupted = 0;
     struct sigaction action = {}, previous = {};
     action.sa_handler = onInterrupt;
+    action.sa_flags = SA_RESTART; // writes to stdout carry on
     sigaction(SIGINT, &action, &previous);
     bool streamed = false;
     auto result = conversation_.send(
