@@ -545,14 +545,7 @@ private:
           size_t at = p - 1;
           uint32_t cp = decodeUtf8(src_, at);
           p = at;
-          char buf[16];
-          if (cp < 0x100)
-            std::snprintf(buf, sizeof(buf), "\\x%02x", cp);
-          else if (cp < 0x10000)
-            std::snprintf(buf, sizeof(buf), "\\u%04x", cp);
-          else
-            std::snprintf(buf, sizeof(buf), "\\U%08x", cp);
-          value += buf;
+          appendPythonEscape(value, cp);
         } else {
           // Unknown escapes stay as written.
           value.push_back('\\');

@@ -319,39 +319,15 @@ uint32_t decodeUtf8(std::string_view s, size_t &pos) {
   return cp;
 }
 
-bool isValidUtf8(std::string_view s) {
-  for (size_t pos = 0; pos < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[pos]);
-    if (c < 0x80) {
-      ++pos;
-      continue;
-    }
-    size_t start = pos;
-    uint32_t cp = decodeUtf8(s, pos);
-    size_t len = pos - start;
-    if (len == 1 || (len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-      return false;
-  }
-  return true;
-}
-
-void appendUtf8(std::string &out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
+void appendPythonEscape(std::string &out, uint32_t cp) {
+  char buf[16];
+  if (cp < 0x100)
+    std::snprintf(buf, sizeof(buf), "\\x%02x", cp);
+  else if (cp < 0x10000)
+    std::snprintf(buf, sizeof(buf), "\\u%04x", cp);
+  else
+    std::snprintf(buf, sizeof(buf), "\\U%08x", cp);
+  out += buf;
 }
 
 size_t codePointCount(std::string_view s) {
@@ -624,7 +600,6 @@ std::string reprString(const std::string &s) {
   std::string out(1, quote);
   for (size_t pos = 0; pos < s.size();) {
     uint32_t cp = decodeUtf8(s, pos);
-    char buf[16];
     if (cp == static_cast<uint32_t>(quote) || cp == '\\') {
       out.push_back('\\');
       out.push_back(static_cast<char>(cp));
@@ -637,13 +612,7 @@ std::string reprString(const std::string &s) {
     } else if (isPrintable(cp)) {
       appendUtf8(out, cp);
     } else {
-      if (cp < 0x100)
-        std::snprintf(buf, sizeof(buf), "\\x%02x", cp);
-      else if (cp < 0x10000)
-        std::snprintf(buf, sizeof(buf), "\\u%04x", cp);
-      else
-        std::snprintf(buf, sizeof(buf), "\\U%08x", cp);
-      out += buf;
+      appendPythonEscape(out, cp);
     }
   }
   out.push_back(quote);

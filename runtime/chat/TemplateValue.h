@@ -16,6 +16,7 @@
 #define LLMC_RUNTIME_CHAT_TEMPLATEVALUE_H
 
 #include "runtime/support/Status.h"
+#include "runtime/tokenizer/Unicode.h"
 
 #include <cstdint>
 #include <memory>
@@ -188,9 +189,11 @@ private:
 /// Decodes one code point at `pos` (advancing it); invalid bytes decode as
 /// themselves (0x80..0xFF) one at a time.
 uint32_t decodeUtf8(std::string_view s, size_t &pos);
-void appendUtf8(std::string &out, uint32_t cp);
-/// Well-formed UTF-8 (no overlongs, surrogates or truncated sequences).
-bool isValidUtf8(std::string_view s);
+// Encoding and validation are the tokenizers' (runtime/tokenizer/Unicode.h).
+using unicode::appendUtf8;
+using unicode::isValidUtf8;
+/// Appends `cp` as Python writes it in a repr: \xHH, \uHHHH or \UHHHHHHHH.
+void appendPythonEscape(std::string &out, uint32_t cp);
 /// Number of code points.
 size_t codePointCount(std::string_view s);
 /// Byte offsets of code points, for slicing; a table only when the string
