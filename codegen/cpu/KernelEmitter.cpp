@@ -9,45 +9,9 @@ using namespace mlir;
 
 namespace llmc::cpu {
 
-Value KernelEmitter::idx(int64_t v) {
-  return b.create<arith::ConstantIndexOp>(loc, v);
-}
-Value KernelEmitter::i32(int32_t v) {
-  return b.create<arith::ConstantIntOp>(loc, v, 32);
-}
-Value KernelEmitter::f32(float v) {
-  return b.create<arith::ConstantFloatOp>(loc, APFloat(v), b.getF32Type());
-}
-Value KernelEmitter::add(Value a, Value c) {
-  return b.create<arith::AddIOp>(loc, a, c);
-}
-Value KernelEmitter::mul(Value a, Value c) {
-  return b.create<arith::MulIOp>(loc, a, c);
-}
 Value KernelEmitter::min(Value a, Value c) {
   return b.create<arith::MinSIOp>(loc, a, c);
 }
-Value KernelEmitter::toIndex(Value v) {
-  return b.create<arith::IndexCastOp>(loc, b.getIndexType(), v);
-}
-
-Value KernelEmitter::evalSymbolic(AffineExpr expr) {
-  if (auto c = dyn_cast<AffineConstantExpr>(expr))
-    return idx(c.getValue());
-  if (auto s = dyn_cast<AffineSymbolExpr>(expr))
-    return symbols[s.getPosition()];
-  auto bin = cast<AffineBinaryOpExpr>(expr);
-  Value lhs = evalSymbolic(bin.getLHS()), rhs = evalSymbolic(bin.getRHS());
-  switch (expr.getKind()) {
-  case AffineExprKind::Add: return add(lhs, rhs);
-  case AffineExprKind::Mul: return mul(lhs, rhs);
-  case AffineExprKind::FloorDiv: return b.create<arith::DivUIOp>(loc, lhs, rhs);
-  case AffineExprKind::CeilDiv: return b.create<arith::CeilDivUIOp>(loc, lhs, rhs);
-  case AffineExprKind::Mod: return b.create<arith::RemUIOp>(loc, lhs, rhs);
-  default: llvm_unreachable("not an expression of symbols");
-  }
-}
-
 Value KernelEmitter::bindingPointer(unsigned index) {
   auto ptrType = LLVM::LLVMPointerType::get(b.getContext());
   Value slot = b.create<LLVM::GEPOp>(loc, ptrType, ptrType, bindings,
@@ -90,35 +54,6 @@ Value KernelEmitter::viewBinding(unsigned index, MemRefType type,
                                          ArrayRef<int64_t>{4, i});
   }
   return b.create<UnrealizedConversionCastOp>(loc, type, desc).getResult(0);
-}
-
-SmallVector<Value> KernelEmitter::forLoop(
-    Value lb, Value ub, Value step, ValueRange init,
-    const std::function<SmallVector<Value>(Value, ValueRange)> &body) {
-  auto loop = b.create<scf::ForOp>(
-      loc, lb, ub, step, init,
-      [&](OpBuilder &nested, Location, Value iv, ValueRange args) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(nested.getInsertionBlock());
-        SmallVector<Value> yields = body(iv, args);
-        b.create<scf::YieldOp>(loc, yields);
-      });
-  return SmallVector<Value>(loop.getResults());
-}
-
-void KernelEmitter::forLoop(Value lb, Value ub, Value step,
-                            const std::function<void(Value)> &body) {
-  forLoop(lb, ub, step, ValueRange{}, [&](Value iv, ValueRange) {
-    body(iv);
-    return SmallVector<Value>{};
-  });
-}
-
-void KernelEmitter::ifThen(Value cond, const std::function<void()> &then) {
-  auto op = b.create<scf::IfOp>(loc, cond, /*withElseRegion=*/false);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&op.getThenRegion().front());
-  then();
 }
 
 VectorType KernelEmitter::vecF32(int64_t lanes) {

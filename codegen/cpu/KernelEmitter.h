@@ -11,6 +11,7 @@
 #ifndef LLMC_CODEGEN_CPU_KERNELEMITTER_H
 #define LLMC_CODEGEN_CPU_KERNELEMITTER_H
 
+#include "codegen/common/LoopBuilder.h"
 #include "dialects/llm/IR/LLMDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -40,49 +41,28 @@ struct BoundValue {
 };
 
 /// State while emitting one kernel's body.
-class KernelEmitter {
+class KernelEmitter : public codegen::LoopBuilder {
 public:
   KernelEmitter(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bindings,
                 llvm::ArrayRef<mlir::Value> workgroup,
                 llvm::ArrayRef<mlir::Value> symbols, const CPUOptions &options)
-      : b(b), loc(loc), bindings(bindings),
-        workgroup(workgroup.begin(), workgroup.end()),
-        symbols(symbols.begin(), symbols.end()), options(options) {}
+      : LoopBuilder(b, loc), bindings(bindings),
+        workgroup(workgroup.begin(), workgroup.end()), options(options) {
+    this->symbols.assign(symbols.begin(), symbols.end());
+  }
 
-  mlir::OpBuilder &b;
-  mlir::Location loc;
   mlir::Value bindings;
   llvm::SmallVector<mlir::Value, 3> workgroup;
-  llvm::SmallVector<mlir::Value> symbols;
   const CPUOptions &options;
 
-  // Constants and arithmetic on index values.
-  mlir::Value idx(int64_t v);
-  mlir::Value i32(int32_t v);
-  mlir::Value f32(float v);
-  mlir::Value add(mlir::Value a, mlir::Value c);
-  mlir::Value mul(mlir::Value a, mlir::Value c);
-  mlir::Value min(mlir::Value a, mlir::Value c);
-  mlir::Value toIndex(mlir::Value i32Value);
-  /// Evaluates a symbolic size (one result of an llm.shape map).
-  mlir::Value evalSymbolic(mlir::AffineExpr expr);
+  // Constants, index arithmetic, loops and ifs: LoopBuilder.
+  mlir::Value min(mlir::Value a, mlir::Value c); // signed
 
   /// The raw pointer of binding `index`.
   mlir::Value bindingPointer(unsigned index);
   /// A memref of `type` over the binding's bytes (dynamic sizes in order).
   mlir::Value viewBinding(unsigned index, mlir::MemRefType type,
                           mlir::ValueRange dynamicSizes);
-
-  /// scf.for from lb to ub by step; `body(iv, iterArgs)` returns the yields.
-  llvm::SmallVector<mlir::Value>
-  forLoop(mlir::Value lb, mlir::Value ub, mlir::Value step,
-          mlir::ValueRange init,
-          const std::function<llvm::SmallVector<mlir::Value>(
-              mlir::Value, mlir::ValueRange)> &body);
-  void forLoop(mlir::Value lb, mlir::Value ub, mlir::Value step,
-               const std::function<void(mlir::Value)> &body);
-  /// if (cond) { then }.
-  void ifThen(mlir::Value cond, const std::function<void()> &then);
 
   mlir::VectorType vecF32(int64_t lanes);
   mlir::Value splat(mlir::VectorType type, mlir::Value scalar);

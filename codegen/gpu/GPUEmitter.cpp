@@ -16,7 +16,7 @@ constexpr int64_t kCUDASubgroupSize = 32;
 
 GPUEmitter::GPUEmitter(OpBuilder &b, Location loc, mlir::gpu::GPUFuncOp func,
                        GPUTarget target, int64_t workgroupSize)
-    : b(b), loc(loc), func(func), target(target), threads(workgroupSize) {
+    : LoopBuilder(b, loc), func(func), target(target), threads(workgroupSize) {
   tid = b.create<mlir::gpu::ThreadIdOp>(loc, mlir::gpu::Dimension::x);
   for (auto d : {mlir::gpu::Dimension::x, mlir::gpu::Dimension::y,
                  mlir::gpu::Dimension::z})
@@ -30,14 +30,7 @@ GPUEmitter::GPUEmitter(OpBuilder &b, Location loc, mlir::gpu::GPUFuncOp func,
   numSubgroups = b.create<arith::CeilDivUIOp>(loc, idx(threads), subgroupSize);
 }
 
-Value GPUEmitter::idx(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
-Value GPUEmitter::i32(int32_t v) { return b.create<arith::ConstantIntOp>(loc, v, 32); }
-Value GPUEmitter::f32(float v) {
-  return b.create<arith::ConstantFloatOp>(loc, APFloat(v), b.getF32Type());
-}
-Value GPUEmitter::add(Value a, Value c) { return b.create<arith::AddIOp>(loc, a, c); }
 Value GPUEmitter::sub(Value a, Value c) { return b.create<arith::SubIOp>(loc, a, c); }
-Value GPUEmitter::mul(Value a, Value c) { return b.create<arith::MulIOp>(loc, a, c); }
 Value GPUEmitter::divu(Value a, Value c) { return b.create<arith::DivUIOp>(loc, a, c); }
 Value GPUEmitter::remu(Value a, Value c) { return b.create<arith::RemUIOp>(loc, a, c); }
 Value GPUEmitter::min(Value a, Value c) { return b.create<arith::MinUIOp>(loc, a, c); }
@@ -46,9 +39,6 @@ Value GPUEmitter::ult(Value a, Value c) {
 }
 Value GPUEmitter::eq(Value a, Value c) {
   return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, a, c);
-}
-Value GPUEmitter::toIndex(Value v) {
-  return b.create<arith::IndexCastOp>(loc, b.getIndexType(), v);
 }
 Value GPUEmitter::select(Value cond, Value a, Value c) {
   return b.create<arith::SelectOp>(loc, cond, a, c);
@@ -67,23 +57,6 @@ Value GPUEmitter::silu(Value x) {
   return divf(x, addf(f32(1.0f), exp(b.create<arith::NegFOp>(loc, x))));
 }
 
-Value GPUEmitter::evalSymbolic(AffineExpr expr) {
-  if (auto c = dyn_cast<AffineConstantExpr>(expr))
-    return idx(c.getValue());
-  if (auto s = dyn_cast<AffineSymbolExpr>(expr))
-    return symbols[s.getPosition()];
-  auto bin = cast<AffineBinaryOpExpr>(expr);
-  Value lhs = evalSymbolic(bin.getLHS()), rhs = evalSymbolic(bin.getRHS());
-  switch (expr.getKind()) {
-  case AffineExprKind::Add: return add(lhs, rhs);
-  case AffineExprKind::Mul: return mul(lhs, rhs);
-  case AffineExprKind::FloorDiv: return divu(lhs, rhs);
-  case AffineExprKind::CeilDiv: return b.create<arith::CeilDivUIOp>(loc, lhs, rhs);
-  case AffineExprKind::Mod: return remu(lhs, rhs);
-  default: llvm_unreachable("not an expression of symbols");
-  }
-}
-
 Value GPUEmitter::load(Value memref, Value index) {
   return b.create<memref::LoadOp>(loc, memref, index);
 }
@@ -94,37 +67,8 @@ Value GPUEmitter::extract(Value vector, int64_t i) {
   return b.create<vector::ExtractOp>(loc, vector, ArrayRef<int64_t>{i});
 }
 
-SmallVector<Value> GPUEmitter::forLoop(
-    Value lb, Value ub, Value step, ValueRange init,
-    const std::function<SmallVector<Value>(Value, ValueRange)> &body) {
-  auto loop = b.create<scf::ForOp>(
-      loc, lb, ub, step, init,
-      [&](OpBuilder &nested, Location, Value iv, ValueRange args) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(nested.getInsertionBlock());
-        SmallVector<Value> yields = body(iv, args);
-        b.create<scf::YieldOp>(loc, yields);
-      });
-  return SmallVector<Value>(loop.getResults());
-}
-
-void GPUEmitter::forLoop(Value lb, Value ub, Value step,
-                         const std::function<void(Value)> &body) {
-  forLoop(lb, ub, step, ValueRange{}, [&](Value iv, ValueRange) {
-    body(iv);
-    return SmallVector<Value>{};
-  });
-}
-
 void GPUEmitter::forThreads(Value n, const std::function<void(Value)> &body) {
   forLoop(tid, n, idx(threads), body);
-}
-
-void GPUEmitter::ifThen(Value cond, const std::function<void()> &then) {
-  auto op = b.create<scf::IfOp>(loc, cond, /*withElseRegion=*/false);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&op.getThenRegion().front());
-  then();
 }
 
 void GPUEmitter::ifThenElse(Value cond, const std::function<void()> &then,

@@ -23,6 +23,7 @@
 #ifndef LLMC_CODEGEN_GPU_GPUEMITTER_H
 #define LLMC_CODEGEN_GPU_GPUEMITTER_H
 
+#include "codegen/common/LoopBuilder.h"
 #include "dialects/llm/IR/LLMDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -46,13 +47,11 @@ struct GPUValue {
   mlir::Value rows;
 };
 
-class GPUEmitter {
+class GPUEmitter : public codegen::LoopBuilder {
 public:
   GPUEmitter(mlir::OpBuilder &b, mlir::Location loc, mlir::gpu::GPUFuncOp func,
              GPUTarget target, int64_t workgroupSize);
 
-  mlir::OpBuilder &b;
-  mlir::Location loc;
   mlir::gpu::GPUFuncOp func;
   GPUTarget target;
   int64_t threads;                         // workgroup size
@@ -60,22 +59,15 @@ public:
   mlir::Value lane, subgroup;              // lane in its subgroup, subgroup
   mlir::Value subgroupSize, numSubgroups;  // constants on CUDA
   llvm::SmallVector<mlir::Value, 3> block; // workgroup ids
-  llvm::SmallVector<mlir::Value> symbols;
 
-  // Integers (index) and constants.
-  mlir::Value idx(int64_t v);
-  mlir::Value i32(int32_t v);
-  mlir::Value f32(float v);
-  mlir::Value add(mlir::Value a, mlir::Value c);
+  // Integers (index); constants, add, mul, toIndex, evalSymbolic, forLoop
+  // and ifThen come from LoopBuilder.
   mlir::Value sub(mlir::Value a, mlir::Value c);
-  mlir::Value mul(mlir::Value a, mlir::Value c);
   mlir::Value divu(mlir::Value a, mlir::Value c);
   mlir::Value remu(mlir::Value a, mlir::Value c);
-  mlir::Value min(mlir::Value a, mlir::Value c);
+  mlir::Value min(mlir::Value a, mlir::Value c); // unsigned
   mlir::Value ult(mlir::Value a, mlir::Value c);
   mlir::Value eq(mlir::Value a, mlir::Value c);
-  mlir::Value toIndex(mlir::Value i32Value);
-  mlir::Value evalSymbolic(mlir::AffineExpr expr);
   // Floats.
   mlir::Value addf(mlir::Value a, mlir::Value c);
   mlir::Value subf(mlir::Value a, mlir::Value c);
@@ -94,15 +86,8 @@ public:
   mlir::Value extract(mlir::Value vector, int64_t i);
 
   // Control flow.
-  llvm::SmallVector<mlir::Value>
-  forLoop(mlir::Value lb, mlir::Value ub, mlir::Value step, mlir::ValueRange init,
-          const std::function<llvm::SmallVector<mlir::Value>(mlir::Value,
-                                                             mlir::ValueRange)> &body);
-  void forLoop(mlir::Value lb, mlir::Value ub, mlir::Value step,
-               const std::function<void(mlir::Value)> &body);
   /// for (i = tid; i < n; i += workgroupSize)
   void forThreads(mlir::Value n, const std::function<void(mlir::Value)> &body);
-  void ifThen(mlir::Value cond, const std::function<void()> &then);
   /// Two versions of the code, chosen by `cond` (uniform in the workgroup).
   void ifThenElse(mlir::Value cond, const std::function<void()> &then,
                   const std::function<void()> &otherwise);
