@@ -53,31 +53,20 @@ Result<Decoder> Decoder::fromJson(const Json &json) {
 }
 
 Status Decoder::addStep(const Json &json, bool &fused) {
-  if (!json.is_object() || !json.contains("type") || !json["type"].is_string())
-    return Status::error(std::string(kWhat) +
-                         ": expected an object with a 'type'");
-  std::string type = json["type"].get<std::string>();
+  LLMC_ASSIGN_OR_RETURN(std::string type, componentType(json, kWhat));
   std::string what = std::string(kWhat) + " " + type;
   Step step{};
-  if (type == "Sequence") {
-    auto it = json.find("decoders");
-    if (it == json.end() || !it->is_array())
-      return Status::error(what + ": 'decoders' must be an array");
-    for (const Json &inner : *it)
-      LLMC_RETURN_IF_ERROR(addStep(inner, fused));
-    return Status::ok();
-  }
+  if (type == "Sequence")
+    return forEachInSequence(json, "decoders", what, [&](const Json &inner) {
+      return addStep(inner, fused);
+    });
   if (type == "Fuse") {
     fused = true;
     return Status::ok();
   }
   if (type == "Replace") {
     step.kind = Step::Kind::Replace;
-    LLMC_ASSIGN_OR_RETURN(step.pattern, readPattern(json, what));
-    auto content = json.find("content");
-    if (content == json.end() || !content->is_string())
-      return Status::error(what + ": 'content' must be a string");
-    step.text = content->get<std::string>();
+    LLMC_RETURN_IF_ERROR(readReplace(json, what, step.pattern, step.text));
   } else if (type == "ByteFallback") {
     step.kind = Step::Kind::ByteFallback;
   } else if (type == "ByteLevel") {

@@ -52,6 +52,34 @@ Result<Pattern> readPattern(const Json &object, const std::string &what) {
   return pattern;
 }
 
+Result<std::string> componentType(const Json &object, const char *what) {
+  if (!object.is_object() || !object.contains("type") ||
+      !object["type"].is_string())
+    return Status::error(std::string(what) + ": expected an object with a 'type'");
+  return object["type"].get<std::string>();
+}
+
+Status forEachInSequence(const Json &object, const char *key,
+                         const std::string &what,
+                         const std::function<Status(const Json &)> &add) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_array())
+    return Status::error(what + ": '" + key + "' must be an array");
+  for (const Json &inner : *it)
+    LLMC_RETURN_IF_ERROR(add(inner));
+  return Status::ok();
+}
+
+Status readReplace(const Json &object, const std::string &what,
+                   Pattern &pattern, std::string &content) {
+  LLMC_ASSIGN_OR_RETURN(pattern, readPattern(object, what));
+  auto it = object.find("content");
+  if (it == object.end() || !it->is_string())
+    return Status::error(what + ": 'content' must be a string");
+  content = it->get<std::string>();
+  return Status::ok();
+}
+
 std::string Pattern::replaceAll(std::string_view text,
                                 std::string_view with) const {
   std::string out;

@@ -49,19 +49,11 @@ Result<Normalizer> Normalizer::fromJson(const Json &json) {
 }
 
 Status Normalizer::addStep(const Json &json) {
-  if (!json.is_object() || !json.contains("type") || !json["type"].is_string())
-    return Status::error(std::string(kWhat) +
-                         ": expected an object with a 'type'");
-  std::string type = json["type"].get<std::string>();
+  LLMC_ASSIGN_OR_RETURN(std::string type, componentType(json, kWhat));
   std::string what = std::string(kWhat) + " " + type;
-  if (type == "Sequence") {
-    auto it = json.find("normalizers");
-    if (it == json.end() || !it->is_array())
-      return Status::error(what + ": 'normalizers' must be an array");
-    for (const Json &step : *it)
-      LLMC_RETURN_IF_ERROR(addStep(step));
-    return Status::ok();
-  }
+  if (type == "Sequence")
+    return forEachInSequence(json, "normalizers", what,
+                             [&](const Json &inner) { return addStep(inner); });
   if (type == "NFC")
     return Status::ok();
   Step step{Step::Kind::Prepend, "", {}, false, false};
@@ -69,11 +61,7 @@ Status Normalizer::addStep(const Json &json) {
     LLMC_ASSIGN_OR_RETURN(step.text, optionalString(json, "prepend", "", what));
   } else if (type == "Replace") {
     step.kind = Step::Kind::Replace;
-    LLMC_ASSIGN_OR_RETURN(step.pattern, readPattern(json, what));
-    auto content = json.find("content");
-    if (content == json.end() || !content->is_string())
-      return Status::error(what + ": 'content' must be a string");
-    step.text = content->get<std::string>();
+    LLMC_RETURN_IF_ERROR(readReplace(json, what, step.pattern, step.text));
   } else if (type == "Strip") {
     step.kind = Step::Kind::Strip;
     LLMC_ASSIGN_OR_RETURN(step.left,

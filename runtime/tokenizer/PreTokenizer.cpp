@@ -127,20 +127,12 @@ Result<PreTokenizer> PreTokenizer::fromJson(const Json &json) {
 }
 
 Status PreTokenizer::addStep(const Json &json) {
-  if (!json.is_object() || !json.contains("type") || !json["type"].is_string())
-    return Status::error(std::string(kWhat) +
-                         ": expected an object with a 'type'");
-  std::string type = json["type"].get<std::string>();
+  LLMC_ASSIGN_OR_RETURN(std::string type, componentType(json, kWhat));
   std::string what = std::string(kWhat) + " " + type;
   Step step{};
-  if (type == "Sequence") {
-    auto it = json.find("pretokenizers");
-    if (it == json.end() || !it->is_array())
-      return Status::error(what + ": 'pretokenizers' must be an array");
-    for (const Json &inner : *it)
-      LLMC_RETURN_IF_ERROR(addStep(inner));
-    return Status::ok();
-  }
+  if (type == "Sequence")
+    return forEachInSequence(json, "pretokenizers", what,
+                             [&](const Json &inner) { return addStep(inner); });
   if (type == "Split") {
     step.kind = Step::Kind::Split;
     LLMC_ASSIGN_OR_RETURN(Pattern pattern, readPattern(json, what));

@@ -19,6 +19,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,16 @@ struct Pattern {
   std::string replaceAll(std::string_view text, std::string_view with) const;
 };
 Result<Pattern> readPattern(const Json &object, const std::string &what);
+
+/// The "type" of a pipeline component (normalizer, pre-tokenizer, decoder).
+Result<std::string> componentType(const Json &object, const char *what);
+/// A "Sequence" component: `add` for each object of its `key` array.
+Status forEachInSequence(const Json &object, const char *key,
+                         const std::string &what,
+                         const std::function<Status(const Json &)> &add);
+/// A "Replace" component's pattern and content.
+Status readReplace(const Json &object, const std::string &what,
+                   Pattern &pattern, std::string &content);
 
 /// A run of text flowing through the pipeline. `atStart` is true when it
 /// begins at offset 0 of the user's text (Metaspace's prepend_scheme "first").
