@@ -149,14 +149,10 @@ llmc_status llmc_model_load(const char *artifact_dir, llmc_model **out) {
     }
     auto model = std::make_unique<llmc_model>();
     model->artifact = artifact.take();
-    std::string tokenizerPath = model->artifact->tokenizerJsonPath();
-    if (!tokenizerPath.empty()) {
-      auto tokenizer = Tokenizer::fromFiles(tokenizerPath,
-                                            model->artifact->tokenizerConfigPath());
-      if (!tokenizer.ok())
-        return failStatus(tokenizer.status(), LLMC_ERROR_LOAD);
-      model->tokenizer = tokenizer.take();
-    }
+    auto tokenizer = model->artifact->loadTokenizer();
+    if (!tokenizer.ok())
+      return failStatus(tokenizer.status(), LLMC_ERROR_LOAD);
+    model->tokenizer = tokenizer.take();
     *out = model.release();
     return LLMC_OK;
   });

@@ -3,6 +3,7 @@
 #include "runtime/artifact/Artifact.h"
 
 #include "runtime/support/MappedFile.h"
+#include "runtime/tokenizer/Tokenizer.h"
 
 #include <algorithm>
 #include <dlfcn.h>
@@ -314,6 +315,13 @@ std::string Artifact::tokenizerJsonPath() const {
 std::string Artifact::tokenizerConfigPath() const {
   std::string path = dir_ + "/tokenizer_config.json";
   return fileExists(path) ? path : std::string();
+}
+
+Result<std::unique_ptr<Tokenizer>> Artifact::loadTokenizer() const {
+  std::string path = tokenizerJsonPath();
+  if (path.empty())
+    return std::unique_ptr<Tokenizer>();
+  return Tokenizer::fromFiles(path, tokenizerConfigPath());
 }
 
 int64_t Artifact::vocabSize() const {

@@ -33,6 +33,8 @@ struct ArtifactOptions {
   bool checkTarget = true;
 };
 
+class Tokenizer;
+
 class Artifact {
 public:
   static Result<std::shared_ptr<Artifact>> open(const std::string &dir,
@@ -57,6 +59,9 @@ public:
   /// "" when the artifact has none.
   std::string tokenizerJsonPath() const;
   std::string tokenizerConfigPath() const;
+  /// The tokenizer (tokenizer.json + tokenizer_config.json); null when the
+  /// artifact has none.
+  Result<std::unique_ptr<Tokenizer>> loadTokenizer() const;
   /// llmc-config.json text ("" if absent).
   const std::string &configJson() const { return configJson_; }
 

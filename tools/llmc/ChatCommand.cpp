@@ -151,13 +151,11 @@ void runChat(const ChatArgs &args) {
   auto artifact = Artifact::open(args.artifact);
   if (!artifact.ok())
     return fail(artifact.message());
-  std::string tokenizerPath = (*artifact)->tokenizerJsonPath();
-  if (tokenizerPath.empty())
-    return fail(args.artifact + ": no tokenizer.json; chat needs a tokenizer");
-  auto tokenizer =
-      Tokenizer::fromFiles(tokenizerPath, (*artifact)->tokenizerConfigPath());
+  auto tokenizer = (*artifact)->loadTokenizer();
   if (!tokenizer.ok())
     return fail(tokenizer.message());
+  if (!*tokenizer)
+    return fail(args.artifact + ": no tokenizer.json; chat needs a tokenizer");
 
   std::string source;
   if (!args.templatePath.empty()) {

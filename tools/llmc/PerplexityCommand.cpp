@@ -53,13 +53,11 @@ void runPerplexity(const PerplexityArgs &args) {
   auto artifact = Artifact::open(args.artifact);
   if (!artifact.ok())
     return fail(artifact.message());
-  std::string tokenizerPath = (*artifact)->tokenizerJsonPath();
-  if (tokenizerPath.empty())
-    return fail(args.artifact + ": no tokenizer.json");
-  auto tokenizer =
-      Tokenizer::fromFiles(tokenizerPath, (*artifact)->tokenizerConfigPath());
+  auto tokenizer = (*artifact)->loadTokenizer();
   if (!tokenizer.ok())
     return fail(tokenizer.message());
+  if (!*tokenizer)
+    return fail(args.artifact + ": no tokenizer.json");
   auto text = readTextFile(args.file, 1ull << 30);
   if (!text.ok())
     return fail(text.message());

@@ -72,15 +72,10 @@ void runArtifact(const RunArgs &args) {
   auto artifact = Artifact::open(args.artifact);
   if (!artifact.ok())
     return fail(artifact.message());
-  std::unique_ptr<Tokenizer> tokenizer;
-  std::string tokenizerPath = (*artifact)->tokenizerJsonPath();
-  if (!tokenizerPath.empty()) {
-    auto loaded = Tokenizer::fromFiles(tokenizerPath,
-                                       (*artifact)->tokenizerConfigPath());
-    if (!loaded.ok())
-      return fail(loaded.message());
-    tokenizer = loaded.take();
-  }
+  auto loaded = (*artifact)->loadTokenizer();
+  if (!loaded.ok())
+    return fail(loaded.message());
+  std::unique_ptr<Tokenizer> tokenizer = loaded.take();
   std::vector<int32_t> prompt;
   if (!args.tokens.empty()) {
     auto ids = parseIds(args.tokens);
