@@ -27,6 +27,15 @@ bool startsWith(const std::string &s, const char *prefix) {
 }
 } // namespace
 
+Result<uint64_t> outputBytes(const fb::Entry &entry, int64_t rows) {
+  if (rows < 0)
+    return Status::error("a negative number of output rows");
+  uint64_t bytes = static_cast<uint64_t>(rows) * entry.output_cols() * 4;
+  if (bytes > entry.output()->bytes())
+    return Status::error("more output rows requested than the entry has");
+  return bytes;
+}
+
 Result<std::unique_ptr<Device>> createDevice(const std::string &spec) {
   if (spec.empty() || spec == "cpu")
     return createCPUDevice();

@@ -42,6 +42,10 @@ public:
                             float *dst) = 0;
 };
 
+/// The bytes of `rows` rows of the entry's output, checked against the
+/// output binding (every device's readOutput).
+Result<uint64_t> outputBytes(const fb::Entry &entry, int64_t rows);
+
 /// "cpu" (the default), "vulkan" (the first Vulkan device) or "vulkan:N".
 /// Errors name what is missing (no Vulkan loader, no driver, no device N).
 Result<std::unique_ptr<Device>> createDevice(const std::string &spec);

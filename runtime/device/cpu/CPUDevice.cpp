@@ -115,9 +115,7 @@ public:
 
   Status readOutput(const fb::Entry &entry, int64_t rows, float *dst) override {
     const fb::Binding &out = *entry.output();
-    size_t bytes = static_cast<size_t>(rows) * entry.output_cols() * 4;
-    if (bytes > out.bytes())
-      return Status::error("more output rows requested than the entry has");
+    LLMC_ASSIGN_OR_RETURN(uint64_t bytes, outputBytes(entry, rows));
     std::memcpy(dst, arena_.data + out.offset(), bytes);
     return Status::ok();
   }

@@ -489,11 +489,7 @@ public:
     if (!artifact_)
       return Status::error("cuda: readOutput before load");
     const fb::Binding &out = *entry.output();
-    if (rows < 0)
-      return Status::error("a negative number of output rows");
-    uint64_t bytes = static_cast<uint64_t>(rows) * entry.output_cols() * 4;
-    if (bytes > out.bytes())
-      return Status::error("more output rows requested than the entry has");
+    LLMC_ASSIGN_OR_RETURN(uint64_t bytes, outputBytes(entry, rows));
     LLMC_RETURN_IF_ERROR(makeCurrent());
     if (bytes)
       LLMC_RETURN_IF_ERROR(d_.check(

@@ -485,11 +485,7 @@ Status VulkanDevice::readOutput(const fb::Entry &entry, int64_t rows, float *dst
   if (lastEntry_ >= p.entries()->size() || p.entries()->Get(lastEntry_) != &entry)
     return Status::error("readOutput of an entry that did not run last");
   const fb::Binding &out = *entry.output();
-  if (rows < 0)
-    return Status::error("a negative number of output rows");
-  uint64_t bytes = static_cast<uint64_t>(rows) * entry.output_cols() * 4;
-  if (bytes > out.bytes())
-    return Status::error("more output rows requested than the entry has");
+  LLMC_ASSIGN_OR_RETURN(uint64_t bytes, outputBytes(entry, rows));
   if (arena_.mapped()) {
     std::memcpy(dst, arena_.mapped() + out.offset(), bytes);
     return Status::ok();
