@@ -7,6 +7,7 @@
 
 #include "runtime/formats/GGUF.h"
 #include "runtime/tokenizer/Tokenizer.h"
+#include "test/unit/ByteLevelChar.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -164,27 +165,8 @@ struct GPT2Vocab {
   std::vector<std::string> tokens;
   std::vector<std::string> merges;
   std::vector<int32_t> types;
-  static std::string byteChar(int byte) {
-    bool printable = (byte >= 0x21 && byte <= 0x7E) ||
-                     (byte >= 0xA1 && byte <= 0xAC) ||
-                     (byte >= 0xAE && byte <= 0xFF);
-    int cp = byte;
-    if (!printable) {
-      cp = 256;
-      for (int b = 0; b < byte; ++b)
-        if (!((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) ||
-              (b >= 0xAE && b <= 0xFF)))
-          ++cp;
-    }
-    std::string out;
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-    return out;
-  }
+  static std::string byteChar(int byte) { return byteLevelChar(byte); }
+
   void merge(const std::string &a, const std::string &b) {
     merges.push_back(a + " " + b);
     tokens.push_back(a + b);

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/tokenizer/Tokenizer.h"
+#include "test/unit/ByteLevelChar.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -30,28 +31,6 @@ std::string byteToken(int byte) {
   return buffer;
 }
 
-/// GPT-2's byte -> printable code point map, as UTF-8.
-std::string byteLevelChar(int byte) {
-  bool printable = (byte >= 0x21 && byte <= 0x7E) ||
-                   (byte >= 0xA1 && byte <= 0xAC) ||
-                   (byte >= 0xAE && byte <= 0xFF);
-  int cp = byte;
-  if (!printable) {
-    cp = 256;
-    for (int b = 0; b < byte; ++b)
-      if (!((b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) ||
-            (b >= 0xAE && b <= 0xFF)))
-        ++cp;
-  }
-  std::string out;
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-  return out;
-}
 
 /// Builds vocab + merges: base tokens first, then each merge's result.
 struct VocabBuilder {
