@@ -22,6 +22,10 @@ using namespace llmc;
 struct llmc_model {
   std::shared_ptr<Artifact> artifact;
   std::unique_ptr<Tokenizer> tokenizer;
+  // The tokenizer's chat template, parsed once at load (immutable, so shared
+  // by every thread), or why it could not be.
+  std::unique_ptr<ChatTemplate> chatTemplate;
+  std::string chatTemplateError;
 };
 
 struct llmc_session {
@@ -38,7 +42,7 @@ struct llmc_sampler {
 struct llmc_chat {
   llmc_session *session = nullptr;
   int32_t seq = -1;
-  std::unique_ptr<ChatTemplate> chatTemplate;
+  std::unique_ptr<ChatTemplate> ownTemplate; // llmc_chat_create's argument
   std::unique_ptr<Conversation> conversation;
   int32_t reused = 0;
 };
@@ -153,6 +157,13 @@ llmc_status llmc_model_load(const char *artifact_dir, llmc_model **out) {
     if (!tokenizer.ok())
       return failStatus(tokenizer.status(), LLMC_ERROR_LOAD);
     model->tokenizer = tokenizer.take();
+    if (model->tokenizer && !model->tokenizer->chatTemplate().empty()) {
+      auto parsed = ChatTemplate::parse(model->tokenizer->chatTemplate());
+      if (parsed.ok())
+        model->chatTemplate = parsed.take();
+      else
+        model->chatTemplateError = "chat template: " + parsed.message();
+    }
     *out = model.release();
     return LLMC_OK;
   });
@@ -451,12 +462,9 @@ llmc_status llmc_chat_render(const llmc_model *model,
     context.addGenerationPrompt = add_generation_prompt != 0;
     context.bosToken = model->tokenizer->bosToken();
     context.eosToken = model->tokenizer->eosToken();
-    // Parsed per call: rendering is cheap next to running the model, and the
-    // model handle stays immutable.
-    auto parsed = ChatTemplate::parse(model->tokenizer->chatTemplate());
-    if (!parsed.ok())
-      return fail(LLMC_ERROR_UNSUPPORTED, "chat template: " + parsed.message());
-    auto rendered = (*parsed)->render(context);
+    if (!model->chatTemplate)
+      return fail(LLMC_ERROR_UNSUPPORTED, model->chatTemplateError);
+    auto rendered = model->chatTemplate->render(context);
     if (!rendered.ok())
       return fail(LLMC_ERROR_INVALID_ARGUMENT,
                   "chat template: " + rendered.message());
@@ -473,21 +481,27 @@ llmc_status llmc_chat_create(llmc_session *session, int32_t seq,
   const Tokenizer *tokenizer = session->model->tokenizer.get();
   if (!tokenizer)
     return fail(LLMC_ERROR_UNSUPPORTED, "the artifact has no tokenizer");
-  std::string source = chat_template ? chat_template : tokenizer->chatTemplate();
-  if (source.empty())
+  const llmc_model &model = *session->model;
+  if (chat_template ? *chat_template == '\0' : tokenizer->chatTemplate().empty())
     return fail(LLMC_ERROR_UNSUPPORTED,
                 "the model has no chat template; pass one to llmc_chat_create");
+  if (!chat_template && !model.chatTemplate)
+    return fail(LLMC_ERROR_INVALID_ARGUMENT, model.chatTemplateError);
   return guard([&] {
     auto chat = std::make_unique<llmc_chat>();
     chat->session = session;
     chat->seq = seq;
-    auto parsed = ChatTemplate::parse(source);
-    if (!parsed.ok())
-      return fail(LLMC_ERROR_INVALID_ARGUMENT, "chat template: " + parsed.message());
-    chat->chatTemplate = parsed.take();
-    auto conversation =
-        Conversation::create(*session->session, seq, *tokenizer,
-                             *chat->chatTemplate, system ? system : "");
+    const ChatTemplate *use = model.chatTemplate.get();
+    if (chat_template) {
+      auto parsed = ChatTemplate::parse(chat_template);
+      if (!parsed.ok())
+        return fail(LLMC_ERROR_INVALID_ARGUMENT,
+                    "chat template: " + parsed.message());
+      chat->ownTemplate = parsed.take();
+      use = chat->ownTemplate.get();
+    }
+    auto conversation = Conversation::create(*session->session, seq, *tokenizer,
+                                             *use, system ? system : "");
     if (!conversation.ok())
       return failStatus(conversation.status(), LLMC_ERROR_INVALID_ARGUMENT);
     chat->conversation = conversation.take();
