@@ -55,6 +55,25 @@ def permute_qk(w, n_head):
              .swapaxes(1, 2).reshape(shape))
 
 
+def add_shape_metadata(w, arch, *, vocab, ctx, hidden, layers, ffn, heads, kv_heads,
+                       head_dim, rope_theta, rms_eps):
+    """The ARCH.* keys llama.cpp reads for a Llama/Qwen2 model's shape."""
+    U32, F32 = gguf.UINT32, gguf.FLOAT32
+    w.add(arch + ".vocab_size", U32, vocab)
+    w.add(arch + ".context_length", U32, ctx)
+    w.add(arch + ".embedding_length", U32, hidden)
+    w.add(arch + ".block_count", U32, layers)
+    w.add(arch + ".feed_forward_length", U32, ffn)
+    w.add(arch + ".attention.head_count", U32, heads)
+    w.add(arch + ".attention.head_count_kv", U32, kv_heads)
+    if head_dim * heads != hidden:
+        w.add(arch + ".attention.key_length", U32, head_dim)
+        w.add(arch + ".attention.value_length", U32, head_dim)
+    w.add(arch + ".rope.freq_base", F32, float(rope_theta))
+    w.add(arch + ".rope.dimension_count", U32, head_dim)
+    w.add(arch + ".attention.layer_norm_rms_epsilon", F32, float(rms_eps))
+
+
 FILE_TYPE = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 7, "q4_k_m": 15, "bf16": 32}
 
 
@@ -230,19 +249,10 @@ def write_gguf(spec, gen, tk, args):
         w.add("general.quantization_version", U32, 2)
     if args.gguf_alignment != 32:
         w.add("general.alignment", U32, args.gguf_alignment)
-    w.add(arch + ".vocab_size", U32, spec.vocab)
-    w.add(arch + ".context_length", U32, spec.ctx)
-    w.add(arch + ".embedding_length", U32, spec.hidden)
-    w.add(arch + ".block_count", U32, spec.layers)
-    w.add(arch + ".feed_forward_length", U32, spec.ffn)
-    w.add(arch + ".attention.head_count", U32, spec.heads)
-    w.add(arch + ".attention.head_count_kv", U32, spec.kv_heads)
-    if spec.head_dim * spec.heads != spec.hidden:
-        w.add(arch + ".attention.key_length", U32, spec.head_dim)
-        w.add(arch + ".attention.value_length", U32, spec.head_dim)
-    w.add(arch + ".rope.freq_base", F32, float(spec.rope_theta))
-    w.add(arch + ".rope.dimension_count", U32, spec.head_dim)
-    w.add(arch + ".attention.layer_norm_rms_epsilon", F32, float(spec.rms_eps))
+    add_shape_metadata(w, arch, vocab=spec.vocab, ctx=spec.ctx, hidden=spec.hidden,
+                       layers=spec.layers, ffn=spec.ffn, heads=spec.heads,
+                       kv_heads=spec.kv_heads, head_dim=spec.head_dim,
+                       rope_theta=spec.rope_theta, rms_eps=spec.rms_eps)
     rs = spec.rope_scaling
     if rs and rs["type"] == "linear":
         w.add(arch + ".rope.scaling.type", STR, "linear")

@@ -31,7 +31,8 @@ import numpy as np  # noqa: E402
 import gguf  # noqa: E402
 import quants as Q  # noqa: E402
 import safetensors_io  # noqa: E402
-from gen_model import FILE_TYPE, gguf_name, gguf_tensor_type, permute_qk  # noqa: E402
+from gen_model import (FILE_TYPE, add_shape_metadata, gguf_name,  # noqa: E402
+                       gguf_tensor_type, permute_qk)
 from tokenizer_gen import (TT_BYTE, TT_CONTROL, TT_NORMAL, TT_UNKNOWN,  # noqa: E402
                            TT_UNUSED, TT_USER_DEFINED)
 
@@ -173,19 +174,12 @@ def main():
     w.add("general.file_type", U32, FILE_TYPE[args.type])
     if args.type.startswith("q"):
         w.add("general.quantization_version", U32, 2)
-    w.add(arch + ".vocab_size", U32, vocab_rows)
-    w.add(arch + ".context_length", U32, config.get("max_position_embeddings", 2048))
-    w.add(arch + ".embedding_length", U32, hidden)
-    w.add(arch + ".block_count", U32, layers)
-    w.add(arch + ".feed_forward_length", U32, config["intermediate_size"])
-    w.add(arch + ".attention.head_count", U32, heads)
-    w.add(arch + ".attention.head_count_kv", U32, kv_heads)
-    if head_dim * heads != hidden:
-        w.add(arch + ".attention.key_length", U32, head_dim)
-        w.add(arch + ".attention.value_length", U32, head_dim)
-    w.add(arch + ".rope.freq_base", F32, float(config.get("rope_theta", 10000.0)))
-    w.add(arch + ".rope.dimension_count", U32, head_dim)
-    w.add(arch + ".attention.layer_norm_rms_epsilon", F32, float(config.get("rms_norm_eps", 1e-6)))
+    add_shape_metadata(w, arch, vocab=vocab_rows,
+                       ctx=config.get("max_position_embeddings", 2048), hidden=hidden,
+                       layers=layers, ffn=config["intermediate_size"], heads=heads,
+                       kv_heads=kv_heads, head_dim=head_dim,
+                       rope_theta=config.get("rope_theta", 10000.0),
+                       rms_eps=config.get("rms_norm_eps", 1e-6))
     w.add("tokenizer.ggml.model", STR, tk["model"])
     if tk["model"] == "gpt2":
         w.add("tokenizer.ggml.pre", STR, tk["pre"])
