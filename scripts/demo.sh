@@ -10,9 +10,11 @@ BUILD=${LLMC_BUILD_DIR:-$PWD/build}
 WORK=${LLMC_DEMO_DIR:-$BUILD/demo}
 PROMPT=${1:-def fibonacci(n):}
 
-scripts/setup.sh
+scripts/setup.sh --main
+# The main job needs no test tools (GoogleTest, lit); scripts/test.sh turns
+# them on in the same build folder.
 if [[ ! -f $BUILD/build.ninja ]]; then
-  cmake -G Ninja -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
+  cmake -G Ninja -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DLLMC_ENABLE_TESTS=OFF \
     -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 fi
 ninja -C "$BUILD" -j"${LLMC_JOBS:-2}" llmc

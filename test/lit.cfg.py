@@ -33,10 +33,41 @@ if config.llmc_have_compiler:
 if os.environ.get("CI") == "true":
     config.available_features.add("ci")
 
-# llama.cpp (node-llama-cpp from npm) as an oracle. Under CI=true setup.sh
-# fails when it is missing, so these tests never silently skip there.
+# llama.cpp (node-llama-cpp from npm) as an oracle: scripts/setup.sh installs
+# it where Node is 20 or newer. Under CI=true a missing oracle fails the run.
+_in_ci = os.environ.get("CI") == "true"
 if os.path.isdir(os.path.join(config.llmc_source_dir, "bench", "llamacpp", "node_modules", "node-llama-cpp")):
     config.available_features.add("llamacpp")
+elif _in_ci:
+    lit_config.fatal("CI=true requires node-llama-cpp in bench/llamacpp (scripts/setup.sh; Node 20 or newer)")
+else:
+    lit_config.note("skipping the tests that need llama.cpp through npm (feature 'llamacpp'): "
+                    "node-llama-cpp is not installed (it needs Node 20 or newer)")
+
+# llama.cpp built natively from ../shared/anchor (scripts/setup.sh writes where
+# to .cache/llamacpp-native.env): llama-quantize makes test models in llama.cpp's
+# own formats and gguf-py dequantizes them for the reference.
+def _llamacpp_native():
+    env = {}
+    path = os.path.join(config.llmc_source_dir, ".cache", "llamacpp-native.env")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            env = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+    quantize = os.path.join(env.get("LLAMACPP_BIN", ""), "llama-quantize")
+    gguf_py = env.get("LLAMACPP_GGUF_PY", "")
+    if not os.access(quantize, os.X_OK) or not os.path.isdir(os.path.join(gguf_py, "gguf")):
+        return None
+    return env
+_native = _llamacpp_native()
+if _native:
+    config.available_features.add("llamacpp-native")
+    config.substitutions.append(("%llamacpp_bin", _native["LLAMACPP_BIN"]))
+    config.substitutions.append(("%gguf_py", _native["LLAMACPP_GGUF_PY"]))
+elif _in_ci:
+    lit_config.fatal("CI=true requires llama.cpp built from ../shared/anchor (scripts/setup.sh)")
+else:
+    lit_config.note("skipping the tests that need llama-quantize and gguf-py (feature "
+                    "'llamacpp-native'): scripts/setup.sh has not built llama.cpp from ../shared/anchor")
 config.substitutions.append(("%llamacpp", "node " + os.path.join(config.llmc_source_dir, "bench", "llamacpp", "oracle.mjs")))
 
 # An NVIDIA GPU with its driver (`nvidia-smi -L` lists one): the CUDA device
@@ -76,6 +107,8 @@ if _vulkan_missing is None:
     config.available_features.add("vulkan")
 elif os.environ.get("CI") == "true":
     lit_config.fatal("CI=true requires a Vulkan device (lavapipe): " + _vulkan_missing)
+else:
+    lit_config.note("skipping the tests that need Vulkan (feature 'vulkan'): " + _vulkan_missing)
 
 # ptxas from the CUDA toolkit: every PTX module of a compiled model is
 # assembled by it (llmc compile --require-ptxas). Under CI=true it must exist.
@@ -95,6 +128,8 @@ if _ptxas:
     config.substitutions.append(("%ptxas", _ptxas))
 elif os.environ.get("CI") == "true":
     lit_config.fatal("CI=true requires ptxas (the CUDA toolkit at /usr/local/cuda or CUDA_HOME)")
+else:
+    lit_config.note("skipping the tests that need ptxas (feature 'ptxas'): no CUDA toolkit")
 for var in ["CUDA_HOME", "CUDA_PATH"]:
     if var in os.environ:
         config.environment[var] = os.environ[var]

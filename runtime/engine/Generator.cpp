@@ -102,6 +102,8 @@ Result<GenerateResult> generate(Session &session, int seq,
     }
     LLMC_RETURN_IF_ERROR(session.decode({seq}, {next}, &logits));
     ++result.decodeSteps;
+    if (options.onStepLogits)
+      options.onStepLogits(logits);
   }
   if (decoder && result.reason != StopReason::StopString &&
       result.reason != StopReason::Cancelled) {

@@ -26,6 +26,9 @@ struct GenerateOptions {
   SamplerOptions sampling;
   std::vector<std::string> stopStrings;
   bool stopAtEndOfGeneration = true; // EOS and end-of-turn tokens
+  /// Called with the logits [vocab] of each decode step, in order (for
+  /// `llmc run --dump-logits`); the prefill's logits are the caller's.
+  std::function<void(const std::vector<float> &)> onStepLogits;
 };
 
 enum class StopReason { Length, EndOfGeneration, StopString, Context, Cancelled };

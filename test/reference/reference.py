@@ -350,9 +350,11 @@ class Runner:
         self.k_cache = [np.zeros((0, c["kv_heads"], c["head_dim"]), dt) for _ in range(c["layers"])]
         self.v_cache = [np.zeros((0, c["kv_heads"], c["head_dim"]), dt) for _ in range(c["layers"])]
         self.n_past = 0
+        self.ties = None
 
     def lin(self, x, key, bias=None):
         if self.act_quant == "q8":
+            self._record_ties(x, key)
             x = act_q8_f32(x).astype(x.dtype)
         elif self.act_quant:
             x = act_round(x, weight_type(self.m, key))
@@ -361,8 +363,29 @@ class Runner:
             y = y + self.m.w[bias].astype(self.dt)
         return y
 
+    def _record_ties(self, x, key):
+        """How close each row's int8 codes came to a rounding boundary (in code
+        units): a code within float32 error of x.5 may round the other way in
+        an implementation that computed x in another order."""
+        b = x.astype(np.float32).reshape(x.shape[0], -1, 32)
+        amax = np.abs(b).max(axis=2)
+        d = (amax / np.float32(127)).astype(np.float32)
+        with np.errstate(divide="ignore"):
+            inv = np.where(d != 0, np.float32(1) / d, np.float32(0)).astype(np.float32)
+        v = (b * inv[:, :, None]).astype(np.float64)
+        dist = np.abs(np.abs(v - np.floor(v)) - 0.5).reshape(x.shape[0], -1).min(axis=1)
+        # A flip before the last layer's attention reaches later positions
+        # through the KV cache; after it, only its own row.
+        last = "%d." % (self.m.cfg["layers"] - 1)
+        local = key == "out" or (key.startswith(last) and key[len(last):] in
+                                 ("wo", "w_gate", "w_up", "w_down"))
+        if not local:
+            dist = np.minimum.accumulate(dist)
+        self.ties = dist if self.ties is None else np.minimum(self.ties, dist)
+
     def forward(self, tokens):
         """Appends tokens at positions n_past.. and returns their logits (T, vocab)."""
+        self.ties = None
         c, w, dt = self.m.cfg, self.m.w, self.dt
         T = len(tokens)
         nh, nkv, hd = c["heads"], c["kv_heads"], c["head_dim"]
@@ -409,6 +432,7 @@ def margin(row):
 def run(model, tokens, n, dt=np.float64, kv_f16=False, act_quant=False):
     r = Runner(model, dt, kv_f16, act_quant)
     logits = r.forward(tokens)
+    run.ties = r.ties
     gen, margins = [], []
     last = logits[-1]
     for i in range(n):
@@ -457,6 +481,9 @@ def main(argv=None):
     ap.add_argument("--second-half", action="store_true", help="--perplexity: score the second half of each window")
     ap.add_argument("-n", type=int, default=0, help="greedy tokens to generate")
     ap.add_argument("--dump-logits", help="write the prompt's logits as raw little-endian float32 [T x vocab]")
+    ap.add_argument("--dump-ties", help="with --act-quant: write, per prompt row, how close (in int8 "
+                    "code units) an activation that row depends on came to a rounding boundary, "
+                    "as little-endian float64 [T]")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--quantize", choices=["q8_0", "q4_0"])
     ap.add_argument("--quant-output", choices=["q8_0", "f32"], default="q8_0")
@@ -510,6 +537,10 @@ def main(argv=None):
                                args.act_quant or args.emulate_llamacpp)
     if args.dump_logits:
         logits.astype("<f4").tofile(args.dump_logits)
+    if args.dump_ties:
+        if run.ties is None:
+            raise SystemExit("reference: --dump-ties needs --act-quant")
+        run.ties.astype("<f8").tofile(args.dump_ties)
     if args.json:
         print(json.dumps({"prompt": tokens, "generated": gen, "margins": [round(m, 6) for m in margins]}))
     else:

@@ -13,6 +13,8 @@
 #include "runtime/device/cuda/CUDADevice.h"
 #include "runtime/device/cuda/CUDADriver.h"
 
+#include "test/unit/SkipOrFail.h"
+
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
@@ -47,7 +49,7 @@ TEST(CUDADriver, ToolkitStubResolvesEveryEntryPoint) {
   // checks the versioned names llmc asks for exist, without a GPU.
   const char *stub = "/usr/local/cuda/lib64/stubs/libcuda.so";
   if (!exists(stub))
-    GTEST_SKIP() << "no CUDA toolkit stub at " << stub;
+    LLMC_SKIP_OR_FAIL(std::string("no CUDA toolkit stub at ") + stub);
   auto d = cuda::openDriver(stub);
   ASSERT_FALSE(d.ok());
   EXPECT_EQ(d.message(), std::string("cuda: no NVIDIA driver (") + stub +

@@ -13,6 +13,8 @@
 #include "runtime/device/vulkan/VulkanDevice.h"
 #include "runtime/device/vulkan/VulkanProfile.h"
 
+#include "test/unit/SkipOrFail.h"
+
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
@@ -31,18 +33,6 @@ using vulkan::MemoryKind;
 
 namespace {
 
-bool inCI() {
-  const char *ci = std::getenv("CI");
-  return ci && std::string(ci) == "true";
-}
-
-/// Skips the test (fails it under CI=true) when `why` is set.
-#define LLMC_SKIP_OR_FAIL(why)                                                 \
-  do {                                                                         \
-    if (inCI())                                                                \
-      FAIL() << "CI=true requires a Vulkan device (lavapipe): " << (why);      \
-    GTEST_SKIP() << (why);                                                     \
-  } while (0)
 
 std::vector<uint32_t> readSpirv() {
   std::vector<uint32_t> words;
@@ -90,7 +80,7 @@ protected:
         why = "no Vulkan device llmc can use";
     }
     if (!why.empty())
-      LLMC_SKIP_OR_FAIL(why);
+      LLMC_SKIP_OR_FAIL("a Vulkan device (lavapipe): " + why);
     instance_ = *instance;
   }
 
