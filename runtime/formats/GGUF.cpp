@@ -37,12 +37,25 @@ const GGMLTypeInfo kGGMLTypes[] = {
     {13, "Q5_K", 256, 176, std::nullopt},
     {14, "Q6_K", 256, 210, TensorType::Q6_K},
     {15, "Q8_K", 256, 292, std::nullopt},
+    // llama.cpp's importance-matrix and ternary types: sized, so that such a
+    // file is refused by type name rather than as an unknown id.
+    {16, "IQ2_XXS", 256, 66, std::nullopt},
+    {17, "IQ2_XS", 256, 74, std::nullopt},
+    {18, "IQ3_XXS", 256, 98, std::nullopt},
+    {19, "IQ1_S", 256, 50, std::nullopt},
+    {20, "IQ4_NL", 32, 18, std::nullopt},
+    {21, "IQ3_S", 256, 110, std::nullopt},
+    {22, "IQ2_S", 256, 82, std::nullopt},
+    {23, "IQ4_XS", 256, 136, std::nullopt},
     {24, "I8", 1, 1, std::nullopt},
     {25, "I16", 1, 2, std::nullopt},
     {26, "I32", 1, 4, std::nullopt},
     {27, "I64", 1, 8, std::nullopt},
     {28, "F64", 1, 8, std::nullopt},
+    {29, "IQ1_M", 256, 56, std::nullopt},
     {30, "BF16", 1, 2, TensorType::BF16},
+    {34, "TQ1_0", 256, 54, std::nullopt},
+    {35, "TQ2_0", 256, 66, std::nullopt},
 };
 
 const GGMLTypeInfo *findGGMLType(uint32_t id) {

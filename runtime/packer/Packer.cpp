@@ -138,7 +138,10 @@ void convertPlainRows(const Job &job, int64_t begin, int64_t end, uint8_t *out,
       continue;
     }
     dequantizeRow(from, in, scratch.data(), job.cols);
-    quantizeRow(to, scratch.data(), dst, job.cols);
+    if (isQuantized(from))
+      requantizeRow(to, scratch.data(), dst, job.cols);
+    else
+      quantizeRow(to, scratch.data(), dst, job.cols);
   }
 }
 

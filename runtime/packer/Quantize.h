@@ -24,6 +24,10 @@ void dequantizeRow(TensorType type, const uint8_t *src, float *dst,
 /// Encodes `count` floats (a whole number of blocks) as `type`.
 void quantizeRow(TensorType type, const float *src, uint8_t *dst,
                  int64_t count);
+/// Like quantizeRow, for floats decoded from another quantized format (a
+/// K-quant converted up to Q8_0): the scale is fitted by least squares.
+void requantizeRow(TensorType type, const float *src, uint8_t *dst,
+                   int64_t count);
 
 } // namespace llmc
 

@@ -132,11 +132,35 @@ GGUF_LAYER = {
 }
 
 
-def load_gguf(path):
+def gguf_py_tensors(path, gguf_py_dir):
+    """Every tensor of a GGUF file dequantized by llama.cpp's own gguf-py
+    package (from the llama.cpp source tree), as float32 arrays: a dequantizer
+    that shares nothing with llmc or tools/gen-model."""
+    # Both are named `gguf`: set this module's aside while llama.cpp's is read.
+    ours = {k: sys.modules.pop(k) for k in list(sys.modules) if k == "gguf" or k.startswith("gguf.")}
+    sys.path.insert(0, gguf_py_dir)
+    try:
+        import gguf as gguf_py  # llama.cpp's package, not tools/gen-model/gguf.py
+        import gguf.quants as gguf_py_quants
+        out = {}
+        for t in gguf_py.GGUFReader(path).tensors:
+            x = gguf_py_quants.dequantize(t.data, t.tensor_type)
+            shape = [int(d) for d in reversed(t.shape)]
+            out[t.name] = np.asarray(x, dtype=np.float32).reshape(shape)
+    finally:
+        sys.path.remove(gguf_py_dir)
+        for k in [k for k in sys.modules if k == "gguf" or k.startswith("gguf.")]:
+            del sys.modules[k]
+        sys.modules.update(ours)
+    return out
+
+
+def load_gguf(path, gguf_py_dir=None):
     try:
         r = gguf.Reader(path)
     except gguf.GGUFError as e:
         raise SystemExit("reference: %s" % e)
+    dequantized = gguf_py_tensors(path, gguf_py_dir) if gguf_py_dir else None
     m = r.meta
     arch = m["general.architecture"]
     if arch not in ("llama", "qwen2"):
@@ -167,7 +191,7 @@ def load_gguf(path):
         raise SystemExit("reference: unsupported rope scaling %r" % st)
     w = {}
     for name in r.order:
-        x = r.get(name)
+        x = dequantized[name] if dequantized is not None else r.get(name)
         if name == "token_embd.weight":
             w["embed"] = x
         elif name == "output.weight":
@@ -191,10 +215,10 @@ def load_gguf(path):
     return model
 
 
-def load(path):
+def load(path, gguf_py_dir=None):
     if os.path.isdir(path):
         return load_hf(path)
-    return load_gguf(path)
+    return load_gguf(path, gguf_py_dir)
 
 
 # ---------------------------------------------------------------- quantization emulation
@@ -486,6 +510,9 @@ def main(argv=None):
                     "as little-endian float64 [T]")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--quantize", choices=["q8_0", "q4_0"])
+    ap.add_argument("--gguf-py", metavar="DIR",
+                    help="dequantize a GGUF file's tensors with llama.cpp's gguf-py package in DIR "
+                         "instead of tools/gen-model's reader (any type gguf-py knows)")
     ap.add_argument("--quant-output", choices=["q8_0", "f32"], default="q8_0")
     ap.add_argument("--precision", choices=["f64", "f32"], default="f64")
     ap.add_argument("--f16-attention", dest="kv_f16", action="store_true",
@@ -523,7 +550,7 @@ def main(argv=None):
         raise SystemExit("reference: --tokens wants comma-separated integers")
     if not tokens:
         raise SystemExit("reference: empty prompt")
-    model = load(args.model)
+    model = load(args.model, args.gguf_py)
     V = model.w["embed"].shape[0]
     bad = [t for t in tokens if t < 0 or t >= V]
     if bad:
