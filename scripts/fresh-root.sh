@@ -74,7 +74,7 @@ rm -rf "$ROOT" && mkdir -p "$DIR" "$LOGS"
 timed "mmdebstrap bookworm" mmdebstrap --quiet --variant=minbase \
   --aptopt='Acquire::Check-Valid-Until "false"' bookworm "$ROOT" "$MIRROR"
 have=$(for t in git sudo cc c++ python3 node npm pkg-config cmake; do
-  chroot "$ROOT" sh -c "command -v $t" >/dev/null 2>&1 && printf '%s ' "$t"; done)
+  if chroot "$ROOT" sh -c "command -v $t" >/dev/null 2>&1; then printf '%s ' "$t"; fi; done)
 echo "    of git sudo cc c++ python3 node npm pkg-config cmake, the new root has: ${have:-none}"
 
 copy_checkout() {

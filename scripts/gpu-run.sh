@@ -39,9 +39,10 @@
 #                              so one `device` call (10 minutes) always returns a summary
 #   --bundle DIR               default build-gpu/bundle
 # Environment (run): LLMC_GPU_REF_ARGS_<quant> (extra reference.py arguments,
-#   default q4: "--quantize q4_0", q8: "--quantize q8_0"), LLMC_GPU_ATOL_<quant>
-#   (max |logit difference| allowed, default q4 3, q8 1, f16/f32 0.5; argmax on
-#   rows with a top-1 margin above 1 must agree whatever it is), PYTHON.
+#   default q4: "--quantize q4_0", q8: "--quantize q8_0"), LLMC_GPU_ATOL (max
+#   |logit difference| on decode rows), LLMC_GPU_PREFILL_ATOL (on prefill rows,
+#   which go through the f16 tensor cores on CUDA); defaults and their
+#   measurements at check() below, PYTHON.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -346,6 +347,20 @@ EOF
 }
 
 # check PRESET QUANT MODEL ARTIFACT: prints one JSON object, logs the details.
+# Every row llmc computed is compared: the 32 prompt positions and the 7
+# decode steps after them, against the float64 numpy reference evaluated on
+# the same tokens (the prompt, then llmc's own greedy tokens). Tolerances
+# (absolute, on logits):
+#   decode rows (f32 SIMT kernels), LLMC_GPU_ATOL, default 1e-3: lavapipe
+#     measured 3e-5 to 5e-5 in f32, f16, q8 and q4 on the small preset
+#     (32-token prompt, 8 decoded), and the CPU target's f32 kernels 8e-5 on
+#     the tinyllama preset (largest logit 74), both against this reference;
+#   prefill rows on CUDA, LLMC_GPU_PREFILL_ATOL, default 0.2: tiles of 5+
+#     tokens go through the WMMA tensor cores with both operands rounded to
+#     f16. The reference with --act-quant f16-products (the same rounding)
+#     moves tinyllama's logits by up to 0.062 and the small preset's by up
+#     to 0.084 from the exact ones; 0.2 leaves about 3x over the former.
+#     Elsewhere (Vulkan) prefill rows are held to the decode tolerance.
 check() {
   local preset=$1 quant=$2 model=$3 art=$4
   local dir=$WORK/check/$preset-$quant
@@ -353,11 +368,11 @@ check() {
   local vocab tokens
   vocab=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]+'/config.json'))['vocab_size'])" "$model")
   tokens=$("$PY" -c "import random; r=random.Random(7); print(','.join(['1']+[str(r.randrange(3,$vocab)) for _ in range(31)]))")
-  local refVar=LLMC_GPU_REF_ARGS_$quant atolVar=LLMC_GPU_ATOL_$quant
-  local refArgs atol
-  case $quant in q4) refArgs="--quantize q4_0"; atol=3.0 ;; q8) refArgs="--quantize q8_0"; atol=1.0 ;; *) refArgs=""; atol=0.5 ;; esac
+  local refVar=LLMC_GPU_REF_ARGS_$quant
+  local refArgs atol=${LLMC_GPU_ATOL:-1e-3} prefillAtol=${LLMC_GPU_PREFILL_ATOL:-0.2}
+  case $quant in q4) refArgs="--quantize q4_0" ;; q8) refArgs="--quantize q8_0" ;; *) refArgs="" ;; esac
   refArgs=${!refVar-$refArgs}
-  atol=${!atolVar-$atol}
+  [[ $DEVICE == cuda* ]] || prefillAtol=$atol
   step "run $preset-$quant on cuda" 180 "$LLMC" run "$art" --device "$DEVICE" --tokens "$tokens" -n 8 \
     --ignore-eos --json --dump-logits "$dir/cuda.bin" || return 1
   tail -n 1 "$WORK/step.out" > "$dir/cuda.json"
@@ -365,14 +380,18 @@ check() {
     --device "$DEVICE" --tokens "$tokens" -n 8 --ignore-eos --json --dump-logits "$dir/nographs.bin"
   step "run $preset-$quant on cuda, poison mode" 180 "$LLMC" run "$art" --device "$DEVICE" --poison \
     --tokens "$tokens" -n 8 --ignore-eos --json --dump-logits "$dir/poison.bin"
+  # The reference evaluates the same sequence: the prompt, then llmc's tokens
+  # (each decode row's input), so decode rows compare number for number.
+  local sequence
+  sequence=$("$PY" -c "import json,sys; g=json.load(open(sys.argv[1]))['generated_tokens']; print(sys.argv[2] + ''.join(',%d' % t for t in g[:-1]))" "$dir/cuda.json" "$tokens")
   # shellcheck disable=SC2086
   step "numpy reference $preset-$quant ($refArgs)" 300 "$PY" test/reference/reference.py "$model" \
-    --tokens "$tokens" -n 8 --json --dump-logits "$dir/ref.bin" --precision f32 $refArgs \
-    && tail -n 1 "$WORK/step.out" > "$dir/ref.json"
-  "$PY" - "$dir" "$vocab" "$atol" "$refArgs" <<'EOF' 2>>"$LOG" | tee -a "$LOG"
+    --tokens "$sequence" --dump-logits "$dir/ref.bin" $refArgs
+  "$PY" - "$dir" "$vocab" "$atol" "$prefillAtol" "$refArgs" <<'EOF' 2>>"$LOG" | tee -a "$LOG"
 import json, os, sys
 import numpy as np
-d, vocab, atol, ref_args = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+d, vocab, atol, prefill_atol, ref_args = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+PROMPT = 32
 def load(name):
     p = os.path.join(d, name)
     return np.fromfile(p, dtype="<f4").reshape(-1, vocab).astype(np.float64) if os.path.exists(p) else None
@@ -382,7 +401,7 @@ def meta(name):
     except Exception:
         return None
 cuda, nog, poison, ref = load("cuda.bin"), load("nographs.bin"), load("poison.bin"), load("ref.bin")
-out = {"atol": atol, "reference_args": ref_args}
+out = {"atol_decode": atol, "atol_prefill": prefill_atol, "reference_args": ref_args}
 def same(a, b):
     return None if a is None or b is None or a.shape != b.shape else float(np.max(np.abs(a - b)))
 out["graphs_off_max_diff"] = same(cuda, nog)
@@ -390,24 +409,22 @@ out["poison_max_diff"] = same(cuda, poison)
 out["nan"] = bool(cuda is not None and np.isnan(cuda).any())
 if cuda is not None and ref is not None and cuda.shape == ref.shape:
     rows = np.max(np.abs(cuda - ref), axis=1)
+    tol = np.where(np.arange(len(rows)) < PROMPT, prefill_atol, atol)
     top2 = np.sort(ref, axis=1)[:, -2:]
-    clear = (top2[:, 1] - top2[:, 0]) > 1.0
+    clear = (top2[:, 1] - top2[:, 0]) > 2 * tol + 0.1   # a margin no allowed error can flip
     agree = np.argmax(cuda, axis=1) == np.argmax(ref, axis=1)
-    out.update({"max_abs_diff": float(rows.max()), "median_row_diff": float(np.median(rows)),
+    out.update({"prefill_max_abs_diff": float(rows[:PROMPT].max()),
+                "decode_max_abs_diff": float(rows[PROMPT:].max()) if len(rows) > PROMPT else None,
+                "median_row_diff": float(np.median(rows)),
                 "largest_logit": float(np.max(np.abs(ref))),
                 "argmax_agree_clear_rows": "%d/%d" % (int(np.sum(agree & clear)), int(np.sum(clear)))})
-    ours, theirs = meta("cuda.json"), meta("ref.json")
-    if ours and theirs:
-        g, r, m = ours.get("generated_tokens", []), theirs["generated"], theirs["margins"]
-        n = 0
-        for i, (x, y) in enumerate(zip(g, r)):
-            if m[i] <= 1.0 or x != y:
-                break
-            n += 1
-        out["greedy_equal_before_near_tie"] = "%d/%d" % (n, len(r))
-        out["greedy_ok"] = bool(n == len(r) or m[n] <= 1.0)
-    out["pass"] = bool(not out["nan"] and float(rows.max()) <= atol
-                       and bool(np.all(agree[clear])) and out.get("greedy_ok", True)
+    # Each generated token was sampled from the row before it: greedy = argmax.
+    g = (meta("cuda.json") or {}).get("generated_tokens", [])
+    steps = range(min(len(g), len(rows) - PROMPT + 1))
+    out["greedy_ok"] = bool(all(not clear[PROMPT - 1 + i] or g[i] == int(np.argmax(ref[PROMPT - 1 + i]))
+                                for i in steps))
+    out["pass"] = bool(not out["nan"] and bool(np.all(rows <= tol))
+                       and bool(np.all(agree[clear])) and out["greedy_ok"]
                        and out["graphs_off_max_diff"] in (0.0, None)
                        and (out["poison_max_diff"] or 0.0) <= 1e-6)
 else:

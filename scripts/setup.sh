@@ -37,6 +37,8 @@ TEST_PACKAGES=(
   python3 python3-numpy python3-jinja2 python3-sentencepiece python3-yaml
   # node-llama-cpp's runtime (its npm is installed below when Node is new enough)
   nodejs
+  # llama.cpp's CMake (the anchor build below) calls git for its version
+  git
 )
 # Only needed to retrain the bundled model (tools/train-model); not installed.
 OPTIONAL_PACKAGES=(python3-torch python3-matplotlib)

@@ -380,9 +380,14 @@ class Runner:
         if self.act_quant == "q8":
             self._record_ties(x, key)
             x = act_q8_f32(x).astype(x.dtype)
-        elif self.act_quant:
+        elif self.act_quant is True:  # --emulate-llamacpp
             x = act_round(x, weight_type(self.m, key))
-        y = x @ self.m.w[key].T.astype(self.dt, copy=False)
+        wt = self.m.w[key]
+        if self.act_quant == "f16-products":
+            # CUDA's tensor-core prefill: both operands staged as f16
+            x = x.astype(np.float16).astype(x.dtype)
+            wt = wt.astype(np.float16)
+        y = x @ wt.T.astype(self.dt, copy=False)
         if bias is not None and bias in self.m.w:
             y = y + self.m.w[bias].astype(self.dt)
         return y
@@ -518,10 +523,11 @@ def main(argv=None):
     ap.add_argument("--f16-attention", dest="kv_f16", action="store_true",
                     help="emulate llama.cpp's CPU attention precision: K, V, Q and the softmax "
                          "probabilities rounded to float16 (F16 KV cache)")
-    ap.add_argument("--act-quant", choices=["q8"],
+    ap.add_argument("--act-quant", choices=["q8", "f16-products"],
                     help="q8: round the input of every linear layer to int8 blocks of 32 with an "
                          "f32 scale (amax/127, round half to even), as llmc's integer matmuls on "
-                         "Q8_0/Q4_0 weights do")
+                         "Q8_0/Q4_0 weights do; f16-products: round both operands of every linear "
+                         "layer to f16 (f32 accumulation), as CUDA's tensor-core prefill does")
     ap.add_argument("--emulate-llamacpp", action="store_true",
                     help="--f16-attention, and round activations before each matmul as llama.cpp's "
                          "CPU kernels do for the weight's type (Q8_0 / Q8_K / F16 / BF16)")
