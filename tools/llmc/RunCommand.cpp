@@ -353,6 +353,7 @@ void runBatch(const RunArgs &args, Session &s, const Tokenizer *tokenizer,
     }
     std::cout << "\n";
   }
+  std::cout << std::flush;
   std::fprintf(stderr,
                "llmc: %zu sequences: prefill %zu tokens in %.3f s; decode %d "
                "steps in %.3f s (%.1f steps/s); %s\n",
